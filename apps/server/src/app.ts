@@ -1,0 +1,61 @@
+import { createExpressMiddleware } from '@trpc/server/adapters/express';
+import express, { type Express } from 'express';
+import type { Context, Services } from './context.js';
+import { errorMiddleware, notFound } from './http/errors.js';
+import { requestContext } from './http/request-context.js';
+import type { Logger } from './logger.js';
+import { appRouter } from './routers/index.js';
+
+export interface AppDeps {
+  logger: Logger;
+  services: Services;
+  /** Largest JSON body accepted, in bytes. */
+  jsonBodyLimit?: number;
+}
+
+export const DEFAULT_JSON_BODY_LIMIT = 1024 * 1024;
+
+/** Builds the HTTP app. Never listens: `main.ts` does, and tests listen on port 0. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(requestContext(deps.logger));
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', version: deps.services.version, uptimeSeconds: Math.round((Date.now() - deps.services.startedAt) / 1000) });
+  });
+  app.get('/ready', async (req, res) => {
+    try {
+      await deps.services.readiness.ping();
+      res.json({ status: 'ready', store: 'up' });
+    } catch (error) {
+      req.log.warn({ err: error }, 'readiness check failed');
+      res.status(503).json({ status: 'not_ready', store: 'down' });
+    }
+  });
+
+  app.use(express.json({ limit: deps.jsonBodyLimit ?? DEFAULT_JSON_BODY_LIMIT }));
+
+  app.use(
+    '/trpc',
+    createExpressMiddleware({
+      router: appRouter,
+      createContext: ({ req }): Context => ({
+        requestId: req.id,
+        log: req.log,
+        services: deps.services,
+        authorization: req.get('authorization'),
+        user: null,
+      }),
+      onError: ({ error, req, path }) => {
+        if (error.code === 'INTERNAL_SERVER_ERROR' && !(error.cause && 'code' in error.cause && error.cause.name === 'AppError'))
+          req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
+      },
+    }),
+  );
+
+  app.use(notFound);
+  app.use(errorMiddleware);
+  return app;
+}

@@ -1,0 +1,256 @@
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * The one place that reads process.env. Everything else receives a typed `Config`.
+ * A bad environment fails at boot with every bad variable named, never later at the first request.
+ */
+
+const emptyToUndefined = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+
+function keyOfForm(name: string, forms: { prefixes: string[]; describe: string }) {
+  return z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .optional()
+      .superRefine((value, ctx) => {
+        if (value === undefined) return;
+        if (/\s/.test(value)) {
+          ctx.addIssue({ code: 'custom', message: "contains white space" });
+          return;
+        }
+        if (value.startsWith('pk_')) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `holds a publishable key (pk_…); ${name} must be the secret key (${forms.describe}) — publishable keys are for browsers and cannot call the API`,
+          });
+          return;
+        }
+        if (!forms.prefixes.some((prefix) => value.startsWith(prefix))) {
+          ctx.addIssue({ code: 'custom', message: `must start with ${forms.describe}` });
+        }
+      }),
+  );
+}
+
+const commaList = z.preprocess(
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((part) => part.trim())
+          .filter(Boolean)
+      : value,
+  z.array(z.string()),
+);
+
+const originList = commaList.pipe(
+  z.array(
+    z.string().refine((value) => {
+      try {
+        const url = new URL(value);
+        return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value.replace(/\/$/, '');
+      } catch {
+        return false;
+      }
+    }, 'must be a comma-separated list of origins like https://verifieddit.com (scheme, host and optional port, no path)'),
+  ),
+);
+
+const httpUrl = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .url()
+    .refine((value) => /^https?:\/\//.test(value), 'must be an http(s) URL')
+    .optional(),
+);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('.data')),
+  APP_ORIGINS: z.preprocess(emptyToUndefined, originList.default(['http://localhost:3000', 'http://localhost:5173'])),
+  STRIPE_SECRET_KEY: keyOfForm('STRIPE_SECRET_KEY', {
+    prefixes: ['sk_test_', 'sk_live_', 'rk_test_', 'rk_live_'],
+    describe: 'sk_test_, sk_live_ or rk_ (restricted key)',
+  }),
+  STRIPE_WEBHOOK_SECRET: z.preprocess(
+    emptyToUndefined,
+    commaList
+      .pipe(
+        z.array(
+          z.string().refine((value) => value.startsWith('whsec_'), {
+            message: 'every STRIPE_WEBHOOK_SECRET entry must start with whsec_ (the endpoint signing secret)',
+          }),
+        ),
+      )
+      .optional(),
+  ),
+  STRIPE_API_VERSION: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/, 'must look like 2026-10-28.endive')
+      .default('2026-10-28.endive'),
+  ),
+  STRIPE_DEFAULT_PRICE_ID: z.preprocess(
+    emptyToUndefined,
+    z.string().regex(/^price_\w+$/, 'must be a Stripe price id (price_…)').optional(),
+  ),
+  STRIPE_API_BASE_URL: httpUrl,
+  CLERK_SECRET_KEY: keyOfForm('CLERK_SECRET_KEY', { prefixes: ['sk_test_', 'sk_live_'], describe: 'sk_test_ or sk_live_' }),
+  CLERK_JWT_KEY: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .refine((value) => value.includes('BEGIN PUBLIC KEY'), 'must be the PEM public key (-----BEGIN PUBLIC KEY-----…)')
+      .optional(),
+  ),
+  CLERK_PUBLISHABLE_KEY: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .refine((value) => value.startsWith('pk_test_') || value.startsWith('pk_live_'), 'must start with pk_test_ or pk_live_')
+      .optional(),
+  ),
+  CLERK_AUTHORIZED_PARTIES: z.preprocess(emptyToUndefined, originList.default([])),
+  SIGHTENGINE_API_USER: optionalString,
+  SIGHTENGINE_API_SECRET: optionalString,
+  SIGHTENGINE_BASE_URL: z.preprocess(emptyToUndefined, httpUrl.default('https://api.sightengine.com')),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  nodeEnv: Env['NODE_ENV'];
+  isProduction: boolean;
+  port: number;
+  logLevel: Env['LOG_LEVEL'];
+  databaseUrl: string | undefined;
+  dataDir: string;
+  appOrigins: string[];
+  stripe: {
+    secretKey: string | undefined;
+    webhookSecrets: string[];
+    apiVersion: string;
+    defaultPriceId: string | undefined;
+    apiBaseUrl: string | undefined;
+  };
+  clerk: {
+    secretKey: string | undefined;
+    jwtKey: string | undefined;
+    publishableKey: string | undefined;
+    authorizedParties: string[];
+  };
+  sightengine: {
+    apiUser: string | undefined;
+    apiSecret: string | undefined;
+    baseUrl: string;
+  };
+  /** Every secret value in this config, so the logger can scrub them wherever they appear. */
+  secrets: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const [variable, ...rest] = issue.path;
+      const where = rest.length ? ` (entry ${rest.map((part) => (typeof part === 'number' ? part + 1 : String(part))).join('.')})` : '';
+      return `${String(variable ?? '(env)')}: ${issue.message}${where}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+
+  if (e.NODE_ENV === 'production') {
+    if (!e.DATABASE_URL) problems.push('DATABASE_URL: required in production (the embedded store is for development only)');
+    if (!e.STRIPE_SECRET_KEY) problems.push('STRIPE_SECRET_KEY: required in production');
+    if (!e.STRIPE_WEBHOOK_SECRET?.length) problems.push('STRIPE_WEBHOOK_SECRET: required in production');
+    if (!e.CLERK_SECRET_KEY && !e.CLERK_JWT_KEY) problems.push('CLERK_SECRET_KEY or CLERK_JWT_KEY: required in production');
+    if (!e.CLERK_PUBLISHABLE_KEY) problems.push('CLERK_PUBLISHABLE_KEY: required in production');
+    if (!e.SIGHTENGINE_API_USER || !e.SIGHTENGINE_API_SECRET)
+      problems.push('SIGHTENGINE_API_USER and SIGHTENGINE_API_SECRET: required in production');
+  }
+  if (Boolean(e.SIGHTENGINE_API_USER) !== Boolean(e.SIGHTENGINE_API_SECRET)) {
+    problems.push('SIGHTENGINE_API_USER and SIGHTENGINE_API_SECRET: set both or neither');
+  }
+  if (e.STRIPE_SECRET_KEY?.startsWith('sk_live_') && e.NODE_ENV !== 'production') {
+    problems.push('STRIPE_SECRET_KEY: a live key (sk_live_) is refused outside NODE_ENV=production');
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const secrets = [
+    e.STRIPE_SECRET_KEY,
+    ...(e.STRIPE_WEBHOOK_SECRET ?? []),
+    e.CLERK_SECRET_KEY,
+    e.SIGHTENGINE_API_SECRET,
+    passwordOf(e.DATABASE_URL),
+  ].filter((value): value is string => typeof value === 'string' && value.length >= 4);
+
+  return {
+    nodeEnv: e.NODE_ENV,
+    isProduction: e.NODE_ENV === 'production',
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    appOrigins: e.APP_ORIGINS,
+    stripe: {
+      secretKey: e.STRIPE_SECRET_KEY,
+      webhookSecrets: e.STRIPE_WEBHOOK_SECRET ?? [],
+      apiVersion: e.STRIPE_API_VERSION,
+      defaultPriceId: e.STRIPE_DEFAULT_PRICE_ID,
+      apiBaseUrl: e.STRIPE_API_BASE_URL,
+    },
+    clerk: {
+      secretKey: e.CLERK_SECRET_KEY,
+      jwtKey: e.CLERK_JWT_KEY,
+      publishableKey: e.CLERK_PUBLISHABLE_KEY,
+      authorizedParties: e.CLERK_AUTHORIZED_PARTIES,
+    },
+    sightengine: {
+      apiUser: e.SIGHTENGINE_API_USER,
+      apiSecret: e.SIGHTENGINE_API_SECRET,
+      baseUrl: e.SIGHTENGINE_BASE_URL,
+    },
+    secrets,
+  };
+}
+
+function passwordOf(databaseUrl: string | undefined): string | undefined {
+  if (!databaseUrl) return undefined;
+  try {
+    const password = new URL(databaseUrl).password;
+    return password ? decodeURIComponent(password) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Development convenience: read `.env` if present. Production reads only the real environment. */
+export function loadDotEnvIfDevelopment(path = '.env'): void {
+  if (process.env.NODE_ENV === 'production' || !existsSync(path)) return;
+  process.loadEnvFile(path);
+}

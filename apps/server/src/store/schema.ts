@@ -1,0 +1,72 @@
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+/**
+ * The drizzle view of the tables that `migrations.ts` creates. Migrations are the source of truth
+ * (plain SQL, reviewed like code); this file must agree with them, which the store tests check.
+ */
+
+/** One provider customer per account: the unique keys make concurrent "ensure customer" calls converge. */
+export const customers = pgTable('customers', {
+  accountId: text('account_id').primaryKey(),
+  provider: text('provider').notNull(),
+  providerCustomerId: text('provider_customer_id').notNull().unique(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** The latest known subscription state per account, ordered by (source_created, source_rank). */
+export const subscriptions = pgTable('subscriptions', {
+  accountId: text('account_id').primaryKey(),
+  provider: text('provider').notNull(),
+  providerCustomerId: text('provider_customer_id'),
+  providerSubscriptionId: text('provider_subscription_id').notNull(),
+  planId: text('plan_id'),
+  status: text('status').notNull(),
+  features: text('features').array().notNull().default(sql`'{}'::text[]`),
+  currentPeriodEnd: timestamp('current_period_end', { withTimezone: true }),
+  cancelAtPeriodEnd: boolean('cancel_at_period_end').notNull().default(false),
+  /** When the provider produced this state (event.created, or the read time of a fresh provider read). */
+  sourceCreated: bigint('source_created', { mode: 'number' }).notNull(),
+  /** Tie-breaker within one second: higher means later in the subscription's life. */
+  sourceRank: integer('source_rank').notNull().default(0),
+  lastEventId: text('last_event_id'),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Durable inbox of provider webhook events, keyed by event id: the dedup and retry ledger. */
+export const webhookEvents = pgTable(
+  'webhook_events',
+  {
+    id: text('id').primaryKey(),
+    provider: text('provider').notNull(),
+    type: text('type').notNull(),
+    apiVersion: text('api_version'),
+    created: bigint('created', { mode: 'number' }).notNull(),
+    payload: jsonb('payload').notNull(),
+    /** received | processed | ignored | unmapped | failed */
+    status: text('status').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
+    lastError: text('last_error'),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+    processedAt: timestamp('processed_at', { withTimezone: true }),
+  },
+  (t) => [index('webhook_events_pending_idx').on(t.status, t.nextAttemptAt)],
+);
+
+export const schemaMigrations = pgTable('schema_migrations', {
+  id: text('id').primaryKey(),
+  appliedAt: timestamp('applied_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const usageCounters = pgTable(
+  'usage_counters',
+  {
+    scope: text('scope').notNull(),
+    period: text('period').notNull(),
+    used: integer('used').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.period] })],
+);
+
+export const schema = { customers, subscriptions, webhookEvents, schemaMigrations, usageCounters };

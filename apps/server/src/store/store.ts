@@ -1,0 +1,147 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import pg from 'pg';
+import { migrations as defaultMigrations, type Migration } from './migrations.js';
+import { schema } from './schema.js';
+
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** One connection held for a sequence of statements (needed for session-level advisory locks). */
+export interface Session {
+  query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
+  exec(text: string): Promise<void>;
+}
+
+export interface Store {
+  readonly kind: 'pglite' | 'postgres';
+  readonly db: Database;
+  query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
+  withSession<T>(fn: (session: Session) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** postgres://… selects a real PostgreSQL; otherwise embedded PGlite. */
+  databaseUrl?: string | undefined;
+  /** PGlite data directory; `memory://` for a throwaway store. */
+  dataDir?: string;
+  poolSize?: number;
+}
+
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openPglite(options.dataDir ?? '.data');
+}
+
+function openPostgres(url: string, max: number): Store {
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5_000 });
+  // An idle client erroring (e.g. the server restarting) must not crash the process.
+  pool.on('error', () => {});
+  const db = drizzlePg({ client: pool, schema }) as unknown as Database;
+  const sessionOf = (client: pg.PoolClient | pg.Pool): Session => ({
+    async query(text, params) {
+      return (await client.query(text, params as unknown[])).rows;
+    },
+    async exec(text) {
+      await client.query(text);
+    },
+  });
+  const root = sessionOf(pool);
+  return {
+    kind: 'postgres',
+    db,
+    query: root.query,
+    async withSession(fn) {
+      const client = await pool.connect();
+      try {
+        return await fn(sessionOf(client));
+      } finally {
+        client.release();
+      }
+    },
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+async function openPglite(dataDir: string): Promise<Store> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const inMemory = dataDir.startsWith('memory://');
+  if (!inMemory) mkdirSync(resolve(dataDir), { recursive: true });
+  const client = new PGlite(inMemory ? dataDir : resolve(dataDir, 'pglite'));
+  await client.waitReady;
+  const db = drizzlePglite({ client, schema }) as unknown as Database;
+  let closed = false;
+  const session: Session = {
+    async query(text, params) {
+      return (await client.query(text, params as unknown[])).rows as never[];
+    },
+    async exec(text) {
+      await client.exec(text);
+    },
+  };
+  return {
+    kind: 'pglite',
+    db,
+    query: session.query,
+    // PGlite is a single connection: every caller already shares one session.
+    withSession: (fn) => fn(session),
+    async ping() {
+      if (closed) throw new Error('store is closed');
+      await client.query('SELECT 1');
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await client.close();
+    },
+  };
+}
+
+/** Arbitrary but fixed: every replica must use the same key so only one migrates at a time. */
+const MIGRATION_LOCK_KEY = 724_115_001;
+
+export interface MigrationResult {
+  applied: string[];
+  alreadyApplied: string[];
+}
+
+/**
+ * Applies pending migrations, each in its own transaction, under a session advisory lock so that
+ * replicas starting together on one PostgreSQL wait for each other instead of migrating twice.
+ */
+export async function migrate(store: Store, list: Migration[] = defaultMigrations): Promise<MigrationResult> {
+  return store.withSession(async (session) => {
+    await session.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      await session.exec(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+      );
+      const done = new Set((await session.query<{ id: string }>('SELECT id FROM schema_migrations')).map((row) => row.id));
+      const applied: string[] = [];
+      for (const migration of list) {
+        if (done.has(migration.id)) continue;
+        await session.exec('BEGIN');
+        try {
+          await session.exec(migration.sql);
+          await session.query('INSERT INTO schema_migrations (id) VALUES ($1)', [migration.id]);
+          await session.exec('COMMIT');
+        } catch (error) {
+          await session.exec('ROLLBACK');
+          throw new Error(`migration ${migration.id} failed: ${(error as Error).message}`, { cause: error });
+        }
+        applied.push(migration.id);
+      }
+      return { applied, alreadyApplied: [...done] };
+    } finally {
+      await session.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  });
+}

@@ -1,0 +1,23 @@
+import { readFileSync } from 'node:fs';
+import { defineConfig } from 'tsup';
+
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
+
+export default defineConfig({
+  entry: { index: 'src/main.ts', cli: 'src/cli.ts' },
+  format: ['esm'],
+  platform: 'node',
+  target: 'node20',
+  bundle: true,
+  splitting: false,
+  clean: true,
+  sourcemap: true,
+  // One file to ship: every dependency is bundled except PGlite, which loads its WebAssembly and
+  // data files from beside its own module, and pg's optional native binding.
+  noExternal: [/.*/],
+  external: ['@electric-sql/pglite', 'pg-native'],
+  define: { __APP_VERSION__: JSON.stringify(version) },
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
+});
