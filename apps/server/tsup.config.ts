@@ -3,21 +3,30 @@ import { defineConfig } from 'tsup';
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 
-export default defineConfig({
+export default defineConfig([{
   entry: { index: 'src/main.ts', cli: 'src/cli.ts' },
   format: ['esm'],
   platform: 'node',
   target: 'node20',
   bundle: true,
   splitting: false,
-  clean: true,
+  clean: false,
   sourcemap: true,
   // One file to ship: every dependency is bundled except PGlite, which loads its WebAssembly and
   // data files from beside its own module, and pg's optional native binding.
-  noExternal: [/.*/],
+  noExternal: [/^(?!@electric-sql\/pglite|pg-native)/],
   external: ['@electric-sql/pglite', 'pg-native'],
   define: { __APP_VERSION__: JSON.stringify(version) },
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },
-});
+},
+  {
+    // The SDK's view of the server: AppRouter's declarations in one file, so the client's own
+    // declaration bundling has no relative imports left to resolve (it silently keeps them otherwise).
+    entry: { index: 'src/index.ts' },
+    outDir: 'dist/types',
+    format: ['esm'],
+    dts: { only: true, resolve: [/^@verifieddit\//] },
+  },
+]);
