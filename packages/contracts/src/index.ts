@@ -1,2 +1,4 @@
+export * from './ai-detect.js';
+export * from './billing.js';
 export * from './errors.js';
 export * from './health.js';
