@@ -1,8 +1,9 @@
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Context, Services } from './context.js';
 import { errorMiddleware, notFound } from './http/errors.js';
 import { requestContext } from './http/request-context.js';
+import { restAliases } from './http/rest-aliases.js';
 import type { Logger } from './logger.js';
 import { appRouter } from './routers/index.js';
 
@@ -11,6 +12,8 @@ export interface AppDeps {
   services: Services;
   /** Largest JSON body accepted, in bytes. */
   jsonBodyLimit?: number;
+  /** Extra routers, e.g. the local billing provider's Checkout and Portal pages. */
+  mounts?: { path: string; handler: RequestHandler }[];
 }
 
 export const DEFAULT_JSON_BODY_LIMIT = 1024 * 1024;
@@ -35,7 +38,10 @@ export function createApp(deps: AppDeps): Express {
     }
   });
 
+  for (const mount of deps.mounts ?? []) app.use(mount.path, mount.handler);
+
   app.use(express.json({ limit: deps.jsonBodyLimit ?? DEFAULT_JSON_BODY_LIMIT }));
+  app.use(restAliases(deps.services));
 
   app.use(
     '/trpc',

@@ -1,3 +1,8 @@
+import type { RequestHandler } from 'express';
+import { createAuthenticator, type Authenticator } from './auth/authenticator.js';
+import { wireBilling, type BillingWiring } from './billing/wiring.js';
+import type { BillingProvider } from './billing/types.js';
+import type { CatalogPort } from './billing/catalog.js';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
 import type { Logger } from './logger.js';
@@ -6,13 +11,42 @@ import { migrate, openStore, type Store } from './store/store.js';
 declare const __APP_VERSION__: string | undefined;
 export const APP_VERSION = typeof __APP_VERSION__ === 'string' ? __APP_VERSION__ : '0.0.0-dev';
 
-export interface Runtime {
-  store: Store;
+export interface Wiring {
   services: Services;
+  billing: BillingWiring;
+  mounts: { path: string; handler: RequestHandler }[];
+}
+
+export interface Runtime extends Wiring {
+  store: Store;
   close(): Promise<void>;
 }
 
-/** Opens the store, migrates it and wires every port. The only place that picks implementations. */
+/** Seams tests use to swap an outside system for a double; production passes none. */
+export interface WiringOverrides {
+  billingProvider?: BillingProvider;
+  catalog?: CatalogPort;
+  authenticator?: Authenticator;
+}
+
+/** Wires every port over an open store. The only place that picks implementations. */
+export function wire(config: Config, store: Store, logger: Logger, overrides: WiringOverrides = {}): Wiring {
+  const billing = wireBilling(config, store, {
+    ...(overrides.billingProvider ? { provider: overrides.billingProvider } : {}),
+    ...(overrides.catalog ? { catalog: overrides.catalog } : {}),
+  });
+  logger.info({ provider: billing.provider.name }, 'billing provider selected');
+  const services: Services = {
+    version: APP_VERSION,
+    startedAt: Date.now(),
+    readiness: { ping: () => store.ping() },
+    auth: overrides.authenticator ?? authenticatorFor(config),
+    billing: billing.service,
+  };
+  return { services, billing, mounts: [...billing.mounts] };
+}
+
+/** Opens the store, migrates it and wires every port. */
 export async function buildRuntime(config: Config, logger: Logger): Promise<Runtime> {
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
@@ -23,15 +57,17 @@ export async function buildRuntime(config: Config, logger: Logger): Promise<Runt
     throw error;
   }
   logger.info({ store: store.kind }, 'store ready');
+  return { store, ...wire(config, store, logger), close: () => store.close() };
+}
 
-  const services: Services = {
-    version: APP_VERSION,
-    startedAt: Date.now(),
-    readiness: { ping: () => store.ping() },
-  };
-  return {
-    store,
-    services,
-    close: () => store.close(),
-  };
+export function authenticatorFor(config: Config): Authenticator {
+  const clerkConfigured = Boolean(config.clerk.jwtKey || config.clerk.secretKey);
+  return createAuthenticator({
+    jwtKey: config.clerk.jwtKey,
+    secretKey: config.clerk.secretKey,
+    authorizedParties: config.clerk.authorizedParties,
+    // Development identities only when no Clerk key is configured, and never in production.
+    allowDevIdentities: !clerkConfigured && !config.isProduction,
+    production: config.isProduction,
+  });
 }

@@ -82,6 +82,7 @@ const envSchema = z.object({
       .optional(),
   ),
   DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('.data')),
+  PUBLIC_URL: httpUrl,
   APP_ORIGINS: z.preprocess(emptyToUndefined, originList.default(['http://localhost:3000', 'http://localhost:5173'])),
   STRIPE_SECRET_KEY: keyOfForm('STRIPE_SECRET_KEY', {
     prefixes: ['sk_test_', 'sk_live_', 'rk_test_', 'rk_live_'],
@@ -141,6 +142,8 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   databaseUrl: string | undefined;
   dataDir: string;
+  /** Where this server is reachable from a browser (local Checkout/Portal pages link here). */
+  publicUrl: string;
   appOrigins: string[];
   stripe: {
     secretKey: string | undefined;
@@ -216,6 +219,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     appOrigins: e.APP_ORIGINS,
     stripe: {
       secretKey: e.STRIPE_SECRET_KEY,

@@ -1,3 +1,5 @@
+import type { Authenticator } from './auth/authenticator.js';
+import type { BillingPort } from './billing/service.js';
 import type { LogPort } from './logger.js';
 
 /**
@@ -20,6 +22,8 @@ export interface Services {
   version: string;
   startedAt: number;
   readiness: ReadinessPort;
+  auth: Authenticator;
+  billing: BillingPort;
 }
 
 export interface Context {

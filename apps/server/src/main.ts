@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, pretty: !config.isProduction && process.stdout.isTTY === true, secrets: config.secrets });
   const runtime = await buildRuntime(config, logger);
-  const app = createApp({ logger, services: runtime.services });
+  const app = createApp({ logger, services: runtime.services, mounts: runtime.mounts });
   const running = await listen(app, config.port);
   logger.info({ port: running.port, env: config.nodeEnv }, `listening on http://localhost:${running.port}`);
 

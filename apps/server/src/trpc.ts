@@ -74,7 +74,8 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const publicProcedure = t.procedure.use(appErrors);
 
-export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (!ctx.user) throw new AppError('UNAUTHENTICATED', 'Sign in to continue');
-  return next({ ctx: { ...ctx, user: ctx.user } });
+/** Narrows `ctx.user`: the bearer token is verified here, once per request, before any procedure runs. */
+export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const user = ctx.user ?? (await ctx.services.auth.authenticate(ctx.authorization, ctx.log));
+  return next({ ctx: { ...ctx, user } });
 });

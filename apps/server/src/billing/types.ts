@@ -32,7 +32,8 @@ export interface BillingProvider {
   createCheckoutSession(input: {
     accountId: string;
     customerId: string;
-    priceId: string;
+    /** A provider price id, or a catalog lookup key the provider resolves. */
+    price: { id: string } | { lookupKey: string };
     planId: string | null;
     features: string[];
     successUrl: string;

@@ -1,0 +1,146 @@
+import type { Plan } from '@verifieddit/contracts';
+import express, { type Router } from 'express';
+import type { CatalogPort } from '../catalog.js';
+import type { CustomerRepository, SubscriptionRepository } from '../subscriptions.js';
+import type { SubscriptionUpdate } from '../types.js';
+import { localId, type LocalCheckoutSession, type LocalPortalSession, type LocalTokenCodec } from './provider.js';
+
+const escapeHtml = (value: string) =>
+  value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+
+const page = (title: string, body: string) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${escapeHtml(title)} · verifieddit (local billing)</title>
+<style>body{font:16px system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#111}
+.card{border:1px solid #ddd;border-radius:12px;padding:1.5rem}.muted{color:#666;font-size:.9rem}
+button{font:inherit;padding:.6rem 1.2rem;border-radius:8px;border:1px solid #999;cursor:pointer;margin-right:.5rem}
+button.primary{background:#111;color:#fff;border-color:#111}</style></head>
+<body><p class="muted">Local billing provider — no money moves. Set STRIPE_SECRET_KEY to use Stripe.</p>
+<div class="card">${body}</div></body></html>`;
+
+const formatPrice = (plan: Plan | undefined) => {
+  const price = plan?.prices[0];
+  return price ? `${(price.amount / 100).toFixed(2)} ${price.currency.toUpperCase()} / ${price.interval}` : 'custom price';
+};
+
+const PERIOD_DAYS: Record<string, number> = { day: 1, week: 7, month: 30, year: 365 };
+
+export interface LocalPagesDeps {
+  codec: LocalTokenCodec;
+  catalog: CatalogPort;
+  subscriptions: SubscriptionRepository;
+  customers: CustomerRepository;
+  now?: () => number;
+}
+
+/**
+ * The local Checkout and Portal pages. Paying or cancelling builds the same provider-neutral
+ * SubscriptionUpdate a Stripe webhook produces and applies it through SubscriptionRepository.apply.
+ */
+export function localBillingPages(deps: LocalPagesDeps): Router {
+  const router = express.Router();
+  const now = deps.now ?? Date.now;
+  const form = express.urlencoded({ extended: false, limit: '4kb' });
+
+  const updateAt = (base: Omit<SubscriptionUpdate, 'sourceCreated' | 'sourceRank' | 'eventId'>, event: string): SubscriptionUpdate => {
+    const ms = now();
+    return { ...base, eventId: localId('evt', event, String(ms)), sourceCreated: Math.floor(ms / 1000), sourceRank: ms % 1000 };
+  };
+
+  router.get('/checkout/:token', async (req, res) => {
+    const session = deps.codec.decode<LocalCheckoutSession>(req.params.token);
+    if (!session) return void res.status(404).type('html').send(page('Not found', '<h1>This checkout link is not valid</h1>'));
+    const plan = (await deps.catalog.plans()).find((p) => p.id === session.planId);
+    res.type('html').send(
+      page(
+        'Checkout',
+        `<h1>${escapeHtml(plan?.name ?? session.planId ?? 'Subscription')}</h1>
+<p><strong>${escapeHtml(formatPrice(plan))}</strong></p>
+<p>Features: ${escapeHtml(session.features.join(', ') || 'none')}</p>
+<p class="muted">Account ${escapeHtml(session.accountId)}</p>
+<form method="post" action="${escapeHtml(req.params.token)}/pay" style="display:inline"><button class="primary" type="submit">Pay</button></form>
+<form method="post" action="${escapeHtml(req.params.token)}/cancel" style="display:inline"><button type="submit">Cancel</button></form>`,
+      ),
+    );
+  });
+
+  router.post('/checkout/:token/pay', form, async (req, res) => {
+    const session = deps.codec.decode<LocalCheckoutSession>(req.params.token);
+    if (!session) return void res.status(404).type('html').send(page('Not found', '<h1>This checkout link is not valid</h1>'));
+    const plan = (await deps.catalog.plans()).find((p) => p.id === session.planId);
+    const days = PERIOD_DAYS[plan?.prices[0]?.interval ?? 'month'] ?? 30;
+    await deps.customers.claim(session.accountId, 'local', session.customerId);
+    await deps.subscriptions.apply(
+      updateAt(
+        {
+          accountId: session.accountId,
+          provider: 'local',
+          providerCustomerId: session.customerId,
+          providerSubscriptionId: localId('sub', session.accountId, req.params.token),
+          planId: session.planId,
+          status: 'active',
+          features: session.features,
+          currentPeriodEnd: new Date(now() + days * 86_400_000),
+          cancelAtPeriodEnd: false,
+        },
+        `${req.params.token}:paid`,
+      ),
+    );
+    res.redirect(303, session.successUrl.replace('{CHECKOUT_SESSION_ID}', localId('cs', req.params.token)));
+  });
+
+  router.post('/checkout/:token/cancel', form, (req, res) => {
+    const session = deps.codec.decode<LocalCheckoutSession>(req.params.token);
+    if (!session) return void res.status(404).type('html').send(page('Not found', '<h1>This checkout link is not valid</h1>'));
+    res.redirect(303, session.cancelUrl);
+  });
+
+  router.get('/portal/:token', async (req, res) => {
+    const session = deps.codec.decode<LocalPortalSession>(req.params.token);
+    const accountId = session && (await deps.customers.findAccountByCustomer(session.customerId));
+    if (!session || !accountId) return void res.status(404).type('html').send(page('Not found', '<h1>This portal link is not valid</h1>'));
+    const status = await deps.subscriptions.statusOf(accountId);
+    const actions =
+      status.status === 'active' || status.status === 'trialing'
+        ? `<form method="post" action="${escapeHtml(req.params.token)}/${status.cancelAtPeriodEnd ? 'resume' : 'cancel-at-period-end'}" style="display:inline"><button type="submit">${status.cancelAtPeriodEnd ? 'Resume subscription' : 'Cancel at period end'}</button></form>
+<form method="post" action="${escapeHtml(req.params.token)}/cancel-now" style="display:inline"><button type="submit">Cancel now</button></form>`
+        : '';
+    res.type('html').send(
+      page(
+        'Billing portal',
+        `<h1>Your subscription</h1>
+<p>Status: <strong>${escapeHtml(status.status)}</strong>${status.plan ? ` · plan ${escapeHtml(status.plan)}` : ''}</p>
+<p>${status.currentPeriodEnd ? `Current period ends ${escapeHtml(status.currentPeriodEnd.slice(0, 10))}` : ''}${status.cancelAtPeriodEnd ? ' (cancels then)' : ''}</p>
+${actions}<p><a href="${escapeHtml(session.returnUrl)}">Return to verifieddit</a></p>`,
+      ),
+    );
+  });
+
+  router.post('/portal/:token/:action', form, async (req, res) => {
+    const session = deps.codec.decode<LocalPortalSession>(req.params.token);
+    const accountId = session && (await deps.customers.findAccountByCustomer(session.customerId));
+    const current = accountId ? await deps.subscriptions.get(accountId) : undefined;
+    if (!session || !accountId || !current) return void res.status(404).type('html').send(page('Not found', '<h1>This portal link is not valid</h1>'));
+    const action = req.params.action;
+    if (action !== 'cancel-now' && action !== 'cancel-at-period-end' && action !== 'resume') return void res.status(404).send();
+    await deps.subscriptions.apply(
+      updateAt(
+        {
+          accountId,
+          provider: 'local',
+          providerCustomerId: current.providerCustomerId,
+          providerSubscriptionId: current.providerSubscriptionId,
+          planId: current.planId,
+          status: action === 'cancel-now' ? 'canceled' : 'active',
+          features: current.features,
+          currentPeriodEnd: current.currentPeriodEnd,
+          cancelAtPeriodEnd: action === 'cancel-at-period-end',
+        },
+        `${current.providerSubscriptionId}:${action}`,
+      ),
+    );
+    res.redirect(303, `../${req.params.token}`);
+  });
+
+  return router;
+}
