@@ -71,17 +71,22 @@ export function createAuthenticator(options: ClerkAuthOptions): Authenticator {
       }
       if (!clerkConfigured) refuse(log, 'unverifiable', 'no Clerk key configured; use a dev_<userId> identity in development');
       if (token.split('.').length !== 3) refuse(log, 'malformed', 'not a JWT');
-      const verified = await verifyToken(token, {
-        ...(options.jwtKey ? { jwtKey: options.jwtKey } : { secretKey: options.secretKey }),
-        ...(options.authorizedParties.length ? { authorizedParties: options.authorizedParties } : {}),
-        clockSkewInMs: options.clockSkewInMs ?? 5_000,
-      }).catch((error: unknown) => ({ thrown: error }));
-      if ('thrown' in verified) refuse(log, 'unverifiable', verified.thrown instanceof Error ? verified.thrown.message : String(verified.thrown));
-      if (verified.errors) {
-        const [error] = verified.errors as [{ reason: string; message: string }];
-        refuse(log, REASON_OF[error.reason] ?? 'unverifiable', `${error.reason}: ${error.message}`);
+      // The package's exported verifyToken returns the payload and throws TokenVerificationError
+      // (its typings describe the lower-level { data, errors } form); accept both shapes.
+      let payload: { sub?: unknown };
+      try {
+        const result = (await verifyToken(token, {
+          ...(options.jwtKey ? { jwtKey: options.jwtKey } : { secretKey: options.secretKey }),
+          ...(options.authorizedParties.length ? { authorizedParties: options.authorizedParties } : {}),
+          clockSkewInMs: options.clockSkewInMs ?? 5_000,
+        })) as unknown as { data?: { sub?: unknown }; errors?: unknown[]; sub?: unknown };
+        if (Array.isArray(result.errors)) throw result.errors[0];
+        payload = result.data ?? result;
+      } catch (error) {
+        const reason = (error as { reason?: string }).reason;
+        refuse(log, (reason && REASON_OF[reason]) || 'unverifiable', `${reason ?? 'error'}: ${error instanceof Error ? error.message : String(error)}`);
       }
-      const sub = (verified.data as { sub?: unknown }).sub;
+      const sub = payload.sub;
       if (typeof sub !== 'string' || !sub) refuse(log, 'malformed', 'token has no subject');
       return { id: sub, via: 'clerk' };
     },
