@@ -1,11 +1,10 @@
-import { planSchema, type Plan } from '@verifieddit/contracts';
-import { z } from 'zod';
+import { catalogSchema, type Catalog, type CatalogInput, type Plan } from '@verifieddit/contracts';
+import type { Store } from '../store/store.js';
 
-export const catalogSchema = z.object({ plans: z.array(planSchema).min(1) });
-export type Catalog = z.infer<typeof catalogSchema>;
+export { catalogSchema, catalogProblems, type Catalog } from '@verifieddit/contracts';
 
-/** What is on sale until an operator stores a catalog of their own. */
-export const DEFAULT_CATALOG: Catalog = {
+/** What is on sale until an operator stores a catalog of their own (`pnpm billing catalog put`). */
+export const DEFAULT_CATALOG: Catalog = catalogSchema.parse({
   plans: [
     { id: 'free', name: 'Free', features: [], prices: [], quotas: { aiDetectionsPerMonth: 10 } },
     {
@@ -16,17 +15,73 @@ export const DEFAULT_CATALOG: Catalog = {
       quotas: { aiDetectionsPerMonth: 1000 },
     },
   ],
-};
+  meters: [{ eventName: 'ai_detection', displayName: 'AI detections', aggregation: 'sum' }],
+} satisfies CatalogInput);
 
 export interface CatalogPort {
   plans(): Promise<Plan[]>;
 }
 
-export function staticCatalog(catalog: Catalog = DEFAULT_CATALOG): CatalogPort {
+export function staticCatalog(catalog: CatalogInput = DEFAULT_CATALOG): CatalogPort {
   const parsed = catalogSchema.parse(catalog);
   return { plans: async () => parsed.plans };
 }
 
 export function findPlanByLookupKey(plans: Plan[], lookupKey: string): Plan | undefined {
   return plans.find((plan) => plan.prices.some((price) => price.lookupKey === lookupKey));
+}
+
+export interface ActiveCatalog {
+  catalog: Catalog;
+  /** `stored`: the latest `catalog put`; `default`: none stored yet. */
+  source: 'stored' | 'default';
+  version: number | null;
+  storedAt: Date | null;
+}
+
+/**
+ * The active catalog kept in the database: every `put` appends a version, the latest one is active,
+ * and DEFAULT_CATALOG stands in until the first `put`. Reads are cached for `cacheMs`.
+ */
+export class StoreCatalog implements CatalogPort {
+  private cached: { at: number; value: ActiveCatalog } | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: { cacheMs?: number; fallback?: Catalog } = {},
+  ) {}
+
+  async plans(): Promise<Plan[]> {
+    return (await this.active()).catalog.plans;
+  }
+
+  async active(): Promise<ActiveCatalog> {
+    const cacheMs = this.options.cacheMs ?? 5_000;
+    if (this.cached && Date.now() - this.cached.at < cacheMs) return this.cached.value;
+    const rows = await this.store.query<{ version: number | string; catalog: unknown; created_at: Date | string }>(
+      'SELECT version, catalog, created_at FROM catalogs ORDER BY version DESC LIMIT 1',
+    );
+    const row = rows[0];
+    const value: ActiveCatalog = row
+      ? {
+          // Validated on the way in; parsed again so a hand-edited row cannot smuggle in a bad shape.
+          catalog: catalogSchema.parse(typeof row.catalog === 'string' ? JSON.parse(row.catalog) : row.catalog),
+          source: 'stored',
+          version: Number(row.version),
+          storedAt: new Date(row.created_at),
+        }
+      : { catalog: this.options.fallback ?? DEFAULT_CATALOG, source: 'default', version: null, storedAt: null };
+    this.cached = { at: Date.now(), value };
+    return value;
+  }
+
+  /** Validates and stores a catalog as the new active version. Throws a ZodError on a bad catalog. */
+  async put(input: unknown): Promise<{ version: number }> {
+    const catalog = catalogSchema.parse(input);
+    const rows = await this.store.query<{ version: number | string }>('INSERT INTO catalogs (catalog) VALUES ($1::jsonb) RETURNING version', [
+      JSON.stringify(catalog),
+    ]);
+    this.cached = undefined;
+    return { version: Number(rows[0]!.version) };
+  }
 }

@@ -59,4 +59,14 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    id: '0004_catalog',
+    sql: `
+      CREATE TABLE catalogs (
+        version bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        catalog jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];

@@ -69,4 +69,11 @@ export const usageCounters = pgTable(
   (t) => [primaryKey({ columns: [t.scope, t.period] })],
 );
 
-export const schema = { customers, subscriptions, webhookEvents, schemaMigrations, usageCounters };
+/** Every stored catalog version; the highest version is the active one (`pnpm billing catalog put`). */
+export const catalogs = pgTable('catalogs', {
+  version: bigint('version', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  catalog: jsonb('catalog').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const schema = { customers, subscriptions, webhookEvents, schemaMigrations, usageCounters, catalogs };

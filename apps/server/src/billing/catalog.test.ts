@@ -1,0 +1,32 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storeTargets, type TestStore } from '../testing/stores.js';
+import { DEFAULT_CATALOG, StoreCatalog } from './catalog.js';
+
+describe.each(storeTargets)('catalog kept in the store ($name)', (target) => {
+  let t: TestStore;
+  beforeAll(async () => {
+    t = await target.open();
+  });
+  afterAll(() => t.dispose());
+
+  it('serves the default catalog until one is stored, then the latest stored version', async () => {
+    const catalog = new StoreCatalog(t.store, { cacheMs: 0 });
+    expect(await catalog.active()).toMatchObject({ source: 'default', version: null });
+    expect(await catalog.plans()).toEqual(DEFAULT_CATALOG.plans);
+
+    const team = { id: 'team', name: 'Team', features: ['ai-detect'], prices: [{ lookupKey: 'team_yearly', currency: 'eur', amount: 9900, interval: 'year' }], quotas: { aiDetectionsPerMonth: 50000 } };
+    const first = await catalog.put({ plans: [team] });
+    const second = await catalog.put({ plans: [{ ...team, name: 'Team+' }] });
+    expect(second.version).toBeGreaterThan(first.version);
+    const active = await catalog.active();
+    expect(active).toMatchObject({ source: 'stored', version: second.version, catalog: { plans: [{ id: 'team', name: 'Team+' }], meters: [] } });
+    expect(active.storedAt).toBeInstanceOf(Date);
+  });
+
+  it('refuses to store an invalid catalog', async () => {
+    const catalog = new StoreCatalog(t.store, { cacheMs: 0 });
+    const before = await catalog.active();
+    await expect(catalog.put({ plans: [] })).rejects.toThrow(/at least one plan/);
+    expect((await catalog.active()).version).toBe(before.version);
+  });
+});
