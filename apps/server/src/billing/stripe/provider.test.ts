@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStripeDouble, type StripeDouble } from '../../testing/stripe-double.js';
+import { startWiredApp } from '../../testing/harness.js';
+import { storeTargets, type TestStore } from '../../testing/stores.js';
+
+const APP = 'https://app.verifieddit.test';
+const KEY = 'sk_test_51VerifiedditDoubleKey';
+
+describe.each(storeTargets)('Stripe provider against a Stripe double on $name', (target) => {
+  let t: TestStore;
+  let stripe: StripeDouble;
+  let app: Awaited<ReturnType<typeof startWiredApp>>;
+  let proPriceId: string;
+
+  beforeAll(async () => {
+    t = await target.open();
+    stripe = await startStripeDouble();
+    const admin = stripe.stripe();
+    const product = await admin.products.create({ name: 'Pro', metadata: { catalog_plan_id: 'pro' } });
+    proPriceId = (await admin.prices.create({ product: product.id, currency: 'usd', unit_amount: 900, recurring: { interval: 'month' }, lookup_key: 'pro_monthly' })).id;
+    stripe.clearRequests();
+    app = await startWiredApp({
+      store: t.store,
+      env: { STRIPE_SECRET_KEY: KEY, STRIPE_API_BASE_URL: stripe.url, STRIPE_API_VERSION: '2026-10-28.endive' },
+    });
+  });
+  afterAll(async () => {
+    await app.shutdown();
+    await stripe.close();
+    await t.dispose();
+  });
+
+  const post = async (path: string, user: string, body: unknown) => {
+    const res = await fetch(`${app.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer dev_${user}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  };
+  const checkoutBody = { plan: 'pro', successUrl: `${APP}/ok`, cancelUrl: `${APP}/cancel` };
+
+  it('creates one customer and a subscription Checkout session with the exact Stripe requests', async () => {
+    stripe.clearRequests();
+    const { status, body } = await post('/create-checkout-session', 'user_alice', checkoutBody);
+    expect(status).toBe(200);
+    expect(body.url).toMatch(/^https:\/\/checkout\.stripe\.com\//);
+
+    const [customerCreate] = stripe.requestsTo('/v1/customers', 'POST');
+    expect(customerCreate?.body).toEqual({ metadata: { account_id: 'user_alice' } });
+    expect(customerCreate?.idempotencyKey).toBe('customer-create:user_alice');
+    expect(customerCreate?.stripeVersion).toBe('2026-10-28.endive');
+    expect(customerCreate?.authorization).toBe(`Bearer ${KEY}`);
+
+    const [priceLookup] = stripe.requestsTo('/v1/prices', 'GET');
+    expect(priceLookup?.query).toMatchObject({ lookup_keys: ['pro_monthly'], active: 'true' });
+
+    const [session] = stripe.requestsTo('/v1/checkout/sessions', 'POST');
+    const customerId = [...stripe.customers.keys()][0];
+    const metadata = { account_id: 'user_alice', features: 'ai-detect', plan_id: 'pro' };
+    expect(session?.body).toEqual({
+      mode: 'subscription',
+      customer: customerId,
+      client_reference_id: 'user_alice',
+      line_items: [{ price: proPriceId, quantity: '1' }],
+      success_url: `${APP}/ok`,
+      cancel_url: `${APP}/cancel`,
+      metadata,
+      subscription_data: { metadata },
+    });
+    expect(session?.idempotencyKey).toMatch(/^checkout:user_alice:[0-9a-f]{32}:\d+$/);
+    expect(session?.stripeVersion).toBe('2026-10-28.endive');
+  });
+
+  it('reuses the stored customer on the next checkout instead of creating another', async () => {
+    stripe.clearRequests();
+    await post('/create-checkout-session', 'user_alice', { ...checkoutBody, feature: 'ai-detect' });
+    expect(stripe.requestsTo('/v1/customers', 'POST')).toHaveLength(0);
+  });
+
+  it('creates exactly one customer when a new user starts many checkouts at once', async () => {
+    const before = stripe.customers.size;
+    const results = await Promise.all(Array.from({ length: 8 }, () => post('/create-checkout-session', 'user_rush', checkoutBody)));
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect(stripe.customers.size).toBe(before + 1);
+    const mapped = await t.store.query<{ n: number }>("SELECT count(*)::int AS n FROM customers WHERE account_id = 'user_rush'");
+    expect(mapped[0]?.n).toBe(1);
+  });
+
+  it('opens the portal only for the caller’s own customer', async () => {
+    stripe.clearRequests();
+    const own = await post('/create-portal-session', 'user_alice', { returnUrl: `${APP}/account` });
+    expect(own.status).toBe(200);
+    const [portal] = stripe.requestsTo('/v1/billing_portal/sessions', 'POST');
+    const alice = await t.store.query<{ provider_customer_id: string }>("SELECT provider_customer_id FROM customers WHERE account_id = 'user_alice'");
+    expect(portal?.body).toEqual({ customer: alice[0]?.provider_customer_id, return_url: `${APP}/account` });
+    expect(portal?.idempotencyKey).toMatch(/^portal:cus_\w+:[0-9a-f]{32}:\d+$/);
+
+    const stranger = await post('/create-portal-session', 'user_bob', { returnUrl: `${APP}/account` });
+    expect(stranger.status).toBe(409);
+    expect(stranger.body.error.code).toBe('NO_CUSTOMER');
+  });
+
+  it('answers a Stripe outage with BILLING_PROVIDER_ERROR and stores nothing half-done', async () => {
+    stripe.failNext('POST /v1/customers', 500, 10);
+    const res = await post('/create-checkout-session', 'user_outage', checkoutBody);
+    expect(res.status).toBe(502);
+    expect(res.body.error.code).toBe('BILLING_PROVIDER_ERROR');
+    const mapped = await t.store.query<{ n: number }>("SELECT count(*)::int AS n FROM customers WHERE account_id = 'user_outage'");
+    expect(mapped[0]?.n).toBe(0);
+  });
+});
