@@ -1,9 +1,19 @@
 import type { Config } from '../config.js';
+import { catalogGetCommand, catalogPutCommand, catalogTemplateCommand, catalogValidateCommand } from './catalog.js';
 import { migrateCommand } from './migrate.js';
+import { stripeCatalogSyncCommand, stripeTestCommand } from './stripe.js';
 import type { CliCommand, CliIo } from './types.js';
 
 /** Every operator command. Add a module and list it here. */
-export const commands: CliCommand[] = [migrateCommand];
+export const commands: CliCommand[] = [
+  migrateCommand,
+  catalogTemplateCommand,
+  catalogValidateCommand,
+  catalogPutCommand,
+  catalogGetCommand,
+  stripeCatalogSyncCommand,
+  stripeTestCommand,
+];
 
 export function usage(): string {
   const width = Math.max(...commands.map((c) => c.usage.length));
