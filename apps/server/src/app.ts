@@ -2,6 +2,7 @@ import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Context, Services } from './context.js';
 import { errorMiddleware, notFound } from './http/errors.js';
+import { openApiRoute } from './http/openapi.js';
 import { requestContext } from './http/request-context.js';
 import { restAliases } from './http/rest-aliases.js';
 import type { Logger } from './logger.js';
@@ -61,6 +62,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
+  app.get('/openapi.json', openApiRoute({ version: deps.services.version }));
   app.use(notFound);
   app.use(errorMiddleware);
   return app;
