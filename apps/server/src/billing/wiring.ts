@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { RequestHandler } from 'express';
 import type { Config } from '../config.js';
 import type { Store } from '../store/store.js';
-import { staticCatalog, type CatalogPort } from './catalog.js';
+import { StoreCatalog, type CatalogPort } from './catalog.js';
 import { LocalBillingProvider, LocalTokenCodec } from './local/provider.js';
 import { localBillingPages } from './local/pages.js';
 import { BillingService } from './service.js';
@@ -24,7 +24,8 @@ export interface BillingWiring {
 
 /** Picks the billing provider: Stripe when a key is configured, else (never in production) the local one. */
 export function wireBilling(config: Config, store: Store, options: { catalog?: CatalogPort; provider?: BillingProvider } = {}): BillingWiring {
-  const catalog = options.catalog ?? staticCatalog();
+  // The operator's stored catalog (`pnpm billing catalog put`), or the default until one is stored.
+  const catalog = options.catalog ?? new StoreCatalog(store);
   const customers = new CustomerRepository(store);
   const subscriptions = new SubscriptionRepository(store);
   const mounts: BillingWiring['mounts'] = [];

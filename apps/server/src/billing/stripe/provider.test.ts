@@ -109,4 +109,25 @@ describe.each(storeTargets)('Stripe provider against a Stripe double on $name', 
     const mapped = await t.store.query<{ n: number }>("SELECT count(*)::int AS n FROM customers WHERE account_id = 'user_outage'");
     expect(mapped[0]?.n).toBe(0);
   });
+
+  it('falls back to STRIPE_DEFAULT_PRICE_ID when the checkout names neither plan nor price', async () => {
+    const other = await startWiredApp({
+      store: t.store,
+      env: { STRIPE_SECRET_KEY: KEY, STRIPE_API_BASE_URL: stripe.url, STRIPE_DEFAULT_PRICE_ID: proPriceId },
+    });
+    try {
+      stripe.clearRequests();
+      const res = await fetch(`${other.url}/create-checkout-session`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer dev_user_default', 'content-type': 'application/json' },
+        body: JSON.stringify({ successUrl: `${APP}/ok`, cancelUrl: `${APP}/cancel` }),
+      });
+      expect(res.status).toBe(200);
+      const [session] = stripe.requestsTo('/v1/checkout/sessions', 'POST');
+      expect(session?.body.line_items).toEqual([{ price: proPriceId, quantity: '1' }]);
+      expect(stripe.requestsTo('/v1/prices', 'GET')).toHaveLength(0);
+    } finally {
+      await other.shutdown();
+    }
+  });
 });
