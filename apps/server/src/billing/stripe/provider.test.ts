@@ -102,7 +102,8 @@ describe.each(storeTargets)('Stripe provider against a Stripe double on $name', 
   });
 
   it('answers a Stripe outage with BILLING_PROVIDER_ERROR and stores nothing half-done', async () => {
-    stripe.failNext('POST /v1/customers', 500, 10);
+    // One attempt plus stripe-node's two bounded retries.
+    stripe.failNext('POST /v1/customers', 500, 3);
     const res = await post('/create-checkout-session', 'user_outage', checkoutBody);
     expect(res.status).toBe(502);
     expect(res.body.error.code).toBe('BILLING_PROVIDER_ERROR');
