@@ -131,6 +131,17 @@ const envSchema = z.object({
   SIGHTENGINE_API_USER: optionalString,
   SIGHTENGINE_API_SECRET: optionalString,
   SIGHTENGINE_BASE_URL: z.preprocess(emptyToUndefined, httpUrl.default('https://api.sightengine.com')),
+  SIGHTENGINE_MONTHLY_BUDGET: z.preprocess(emptyToUndefined, z.coerce.number().int().nonnegative().default(500)),
+  AI_DETECT_CACHE_TTL_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().positive().optional()),
+  AI_DETECT_RATE_PER_MINUTE: z.preprocess(emptyToUndefined, z.coerce.number().int().positive().default(10)),
+  AI_DETECT_RATE_BURST: z.preprocess(emptyToUndefined, z.coerce.number().int().positive().default(5)),
+  AI_DETECT_FETCH_ALLOW_LOOPBACK: z.preprocess(
+    emptyToUndefined,
+    z
+      .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+      .default('false')
+      .transform((value) => value === 'true' || value === '1'),
+  ),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -162,6 +173,16 @@ export interface Config {
     apiUser: string | undefined;
     apiSecret: string | undefined;
     baseUrl: string;
+  };
+  aiDetect: {
+    /** Sightengine operations this deployment may spend per calendar month (UTC), across replicas. */
+    monthlyBudget: number;
+    /** How long a cached verdict stays valid; undefined: forever (a verdict for given bytes does not change). */
+    cacheTtlSeconds: number | undefined;
+    ratePerMinute: number;
+    rateBurst: number;
+    /** Test-only: let the image fetcher reach 127.0.0.1. Refused in production. */
+    fetchAllowLoopback: boolean;
   };
   /** Every secret value in this config, so the logger can scrub them wherever they appear. */
   secrets: string[];
@@ -195,6 +216,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!e.CLERK_PUBLISHABLE_KEY) problems.push('CLERK_PUBLISHABLE_KEY: required in production');
     if (!e.SIGHTENGINE_API_USER || !e.SIGHTENGINE_API_SECRET)
       problems.push('SIGHTENGINE_API_USER and SIGHTENGINE_API_SECRET: required in production');
+  }
+  if (e.NODE_ENV === 'production' && e.AI_DETECT_FETCH_ALLOW_LOOPBACK) {
+    problems.push('AI_DETECT_FETCH_ALLOW_LOOPBACK: refused in production (it lets image URLs reach 127.0.0.1)');
   }
   if (Boolean(e.SIGHTENGINE_API_USER) !== Boolean(e.SIGHTENGINE_API_SECRET)) {
     problems.push('SIGHTENGINE_API_USER and SIGHTENGINE_API_SECRET: set both or neither');
@@ -238,6 +262,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiUser: e.SIGHTENGINE_API_USER,
       apiSecret: e.SIGHTENGINE_API_SECRET,
       baseUrl: e.SIGHTENGINE_BASE_URL,
+    },
+    aiDetect: {
+      monthlyBudget: e.SIGHTENGINE_MONTHLY_BUDGET,
+      cacheTtlSeconds: e.AI_DETECT_CACHE_TTL_SECONDS,
+      ratePerMinute: e.AI_DETECT_RATE_PER_MINUTE,
+      rateBurst: e.AI_DETECT_RATE_BURST,
+      fetchAllowLoopback: e.AI_DETECT_FETCH_ALLOW_LOOPBACK,
     },
     secrets,
   };
