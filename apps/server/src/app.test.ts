@@ -72,6 +72,34 @@ describe('HTTP app', () => {
   });
 });
 
+describe('unknown failures', () => {
+  let app: Awaited<ReturnType<typeof startApp>>;
+  beforeAll(async () => {
+    // fakeServices' billing throws a plain Error: an unexpected failure inside a procedure.
+    app = await startApp();
+  });
+  afterAll(() => app.shutdown());
+
+  it('answers a generic 500 INTERNAL on tRPC and logs the real error with the request id', async () => {
+    const res = await fetch(`${app.url}/trpc/billing.plans`, { headers: { 'x-request-id': 'boom-trpc' } });
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as { error: { message: string; data: { code: string; requestId: string } } };
+    expect(body.error.message).toBe('Internal error');
+    expect(body.error.data).toMatchObject({ code: 'INTERNAL', requestId: 'boom-trpc' });
+    expect(JSON.stringify(body)).not.toContain('billing is not wired');
+    const logged = app.logs.records().find((r) => r.requestId === 'boom-trpc' && r.msg === 'procedure failed');
+    expect(JSON.stringify(logged)).toContain('billing is not wired');
+  });
+
+  it('answers a generic 500 INTERNAL on REST and logs the real error with the request id', async () => {
+    const res = await fetch(`${app.url}/subscription-status`, { headers: { 'x-request-id': 'boom-rest', authorization: 'Bearer dev_u1' } });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ error: { code: 'INTERNAL', message: 'Internal error', requestId: 'boom-rest' } });
+    const logged = app.logs.records().find((r) => r.requestId === 'boom-rest' && r.msg === 'unhandled error');
+    expect(JSON.stringify(logged)).toContain('billing is not wired');
+  });
+});
+
 describe('readiness', () => {
   let running: RunningServer;
   let storeUp = true;
