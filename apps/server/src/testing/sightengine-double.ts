@@ -1,0 +1,141 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A double of Sightengine's API on 127.0.0.1, answering with the payloads in
+ * `shared/fixtures/sightengine/` (checked out beside the repository). It parses the multipart body,
+ * checks the fields like the real API would, and counts every call so tests can prove how many
+ * operations were spent.
+ */
+
+export type FixtureName = 'check-genai-success' | 'check-genai-success-minimal' | 'error-credentials' | 'error-media' | 'error-usage-limit';
+
+const fixtureCache = new Map<FixtureName, Record<string, unknown>>();
+export function sightengineFixture(name: FixtureName): Record<string, unknown> {
+  let fixture = fixtureCache.get(name);
+  if (!fixture) {
+    fixture = JSON.parse(readFileSync(new URL(`../../../../../shared/fixtures/sightengine/${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
+    fixtureCache.set(name, fixture);
+  }
+  return structuredClone(fixture);
+}
+
+/** What the next call answers. */
+export type Script =
+  | { fixture: FixtureName; httpStatus?: number }
+  | { httpStatus: number; body: string }
+  /** Closes the connection without an answer (a network error for the client). */
+  | { drop: true };
+
+export interface RecordedCall {
+  apiUser: string | null;
+  models: string | null;
+  mediaSha256: string | null;
+  mediaType: string | null;
+  mediaSize: number;
+  hasUrlField: boolean;
+}
+
+export interface SightengineDouble {
+  baseUrl: string;
+  apiUser: string;
+  apiSecret: string;
+  /** Every call to /1.0/check.json, in order (including failed ones). */
+  calls: RecordedCall[];
+  /** Operations the double has charged (successful genai answers). */
+  operations(): number;
+  /** Answers to give, in order, before falling back to the default (success). */
+  script(...answers: Script[]): void;
+  /** Answer every call after this delay (to hold concurrent requests in flight). */
+  setDelay(ms: number): void;
+  /** Default answer once the script is used up. */
+  setDefault(answer: Script): void;
+  accountBody: unknown;
+  close(): Promise<void>;
+}
+
+export async function startSightengineDouble(options: { apiUser?: string; apiSecret?: string } = {}): Promise<SightengineDouble> {
+  const apiUser = options.apiUser ?? '1234567';
+  const apiSecret = options.apiSecret ?? 'se-double-secret';
+  const calls: RecordedCall[] = [];
+  const queue: Script[] = [];
+  let fallback: Script = { fixture: 'check-genai-success' };
+  let delayMs = 0;
+  let charged = 0;
+
+  const send = (res: http.ServerResponse, status: number, body: unknown) => {
+    res.statusCode = status;
+    res.setHeader('content-type', 'application/json');
+    res.end(typeof body === 'string' ? body : JSON.stringify(body));
+  };
+
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://double');
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks);
+
+    if (req.method === 'GET' && url.pathname === '/1.0/account.json') {
+      if (url.searchParams.get('api_user') !== apiUser || url.searchParams.get('api_secret') !== apiSecret) {
+        return send(res, 401, sightengineFixture('error-credentials'));
+      }
+      return send(res, 200, double.accountBody);
+    }
+    if (req.method !== 'POST' || url.pathname !== '/1.0/check.json') return send(res, 404, { status: 'failure', error: { type: 'request_error', message: 'not found' } });
+
+    let form: FormData;
+    try {
+      form = await new Response(raw, { headers: { 'content-type': req.headers['content-type'] ?? '' } }).formData();
+    } catch {
+      calls.push({ apiUser: null, models: null, mediaSha256: null, mediaType: null, mediaSize: 0, hasUrlField: false });
+      return send(res, 400, { status: 'failure', error: { type: 'argument_error', code: 10, message: 'body is not multipart' } });
+    }
+    const media = form.get('media');
+    const file = media instanceof Blob ? Buffer.from(await media.arrayBuffer()) : null;
+    const call: RecordedCall = {
+      apiUser: form.get('api_user') as string | null,
+      models: form.get('models') as string | null,
+      mediaSha256: file ? createHash('sha256').update(file).digest('hex') : null,
+      mediaType: media instanceof Blob ? media.type : null,
+      mediaSize: file?.length ?? 0,
+      hasUrlField: form.has('url'),
+    };
+    calls.push(call);
+    if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
+
+    if (call.apiUser !== apiUser || form.get('api_secret') !== apiSecret) return send(res, 200, sightengineFixture('error-credentials'));
+    if (call.models !== 'genai') return send(res, 200, { status: 'failure', error: { type: 'argument_error', code: 11, message: 'models must be genai' } });
+    if (!file || file.length === 0) return send(res, 200, sightengineFixture('error-media'));
+
+    const answer = queue.shift() ?? fallback;
+    if ('drop' in answer) {
+      res.socket?.destroy();
+      return;
+    }
+    if ('body' in answer) return send(res, answer.httpStatus, answer.body);
+    const body = sightengineFixture(answer.fixture);
+    if (body.status === 'success') charged += Number((body.request as { operations?: number } | undefined)?.operations ?? 1);
+    return send(res, answer.httpStatus ?? 200, body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  const double: SightengineDouble = {
+    baseUrl: `http://127.0.0.1:${port}`,
+    apiUser,
+    apiSecret,
+    calls,
+    operations: () => charged,
+    script: (...answers) => void queue.push(...answers),
+    setDelay: (ms) => void (delayMs = ms),
+    setDefault: (answer) => void (fallback = answer),
+    accountBody: { status: 'success', plan: 'free', usage: { operations: { used: 12, limit: 500 } } },
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+  return double;
+}
