@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * The drizzle view of the tables that `migrations.ts` creates. Migrations are the source of truth
@@ -76,4 +76,47 @@ export const catalogs = pgTable('catalogs', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-export const schema = { customers, subscriptions, webhookEvents, schemaMigrations, usageCounters, catalogs };
+/** AI detection verdicts by image SHA-256, and the cross-replica single-flight claim (migration 0003). */
+export const aiDetections = pgTable('ai_detections', {
+  sha256: text('sha256').primaryKey(),
+  /** pending | done */
+  state: text('state').notNull(),
+  claimToken: text('claim_token'),
+  claimedUntil: timestamp('claimed_until', { withTimezone: true }),
+  aiGenerated: doublePrecision('ai_generated'),
+  generators: jsonb('generators'),
+  provider: text('provider'),
+  checkedAt: timestamp('checked_at', { withTimezone: true }),
+  expiresAt: timestamp('expires_at', { withTimezone: true }),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const aiRateBuckets = pgTable('ai_rate_buckets', {
+  scope: text('scope').primaryKey(),
+  tokens: doublePrecision('tokens').notNull(),
+  updatedMs: doublePrecision('updated_ms').notNull(),
+});
+
+/** Billable usage (source of truth) and the meter-event outbox. */
+export const usageLedger = pgTable(
+  'usage_ledger',
+  {
+    key: text('key').primaryKey(),
+    accountId: text('account_id').notNull(),
+    period: text('period').notNull(),
+    eventName: text('event_name').notNull(),
+    quantity: integer('quantity').notNull(),
+    imageSha256: text('image_sha256'),
+    cached: boolean('cached').notNull().default(false),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
+    /** pending | sent | no_customer | failed */
+    status: text('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    lastError: text('last_error'),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+  },
+  (t) => [index('usage_ledger_outbox_idx').on(t.status, t.nextAttemptAt), index('usage_ledger_account_idx').on(t.accountId, t.period)],
+);
+
+export const schema = { customers, subscriptions, webhookEvents, schemaMigrations, usageCounters, catalogs, aiDetections, aiRateBuckets, usageLedger };
