@@ -1,0 +1,131 @@
+import type { LogPort } from '../logger.js';
+import type { Store } from '../store/store.js';
+
+/** One usage record sent to the billing provider's meter. */
+export interface MeterEvent {
+  /** Idempotency: the ledger key. Stripe deduplicates on it for a rolling 24 h. */
+  identifier: string;
+  eventName: string;
+  customerId: string;
+  value: number;
+  timestamp: Date;
+}
+
+/** Where billable usage goes (Stripe meter events; nothing for the local provider). */
+export interface UsageMeter {
+  readonly name: string;
+  send(event: MeterEvent): Promise<void>;
+}
+
+/** The local provider records the ledger only: its "send" marks events delivered without going anywhere. */
+export const ledgerOnlyMeter: UsageMeter = { name: 'ledger-only', send: async () => {} };
+
+export interface LedgerEntry {
+  key: string;
+  accountId: string;
+  period: string;
+  eventName: string;
+  quantity: number;
+  imageSha256: string | undefined;
+  cached: boolean;
+}
+
+/** Records a billable detection; a repeated key is a no-op (returns false). */
+export async function recordUsage(store: Store, entry: LedgerEntry): Promise<boolean> {
+  const rows = await store.query(
+    `INSERT INTO usage_ledger (key, account_id, period, event_name, quantity, image_sha256, cached)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING RETURNING key`,
+    [entry.key, entry.accountId, entry.period, entry.eventName, entry.quantity, entry.imageSha256 ?? null, entry.cached],
+  );
+  return rows.length > 0;
+}
+
+export interface OutboxOptions {
+  store: Store;
+  meter: UsageMeter;
+  /** The provider customer of an account (undefined: the account never became a customer). */
+  customerOf(accountId: string): Promise<string | undefined>;
+  log: LogPort;
+  batchSize?: number;
+  /** How long a claimed row stays invisible to other workers. */
+  leaseSeconds?: number;
+  /** After this many failed attempts a row is parked as `failed` for an operator. */
+  maxAttempts?: number;
+  /** Delay before attempt n+1, in seconds. */
+  backoffSeconds?: (attempts: number) => number;
+}
+
+export interface FlushResult {
+  sent: number;
+  failed: number;
+  noCustomer: number;
+}
+
+interface LedgerRow {
+  key: string;
+  account_id: string;
+  event_name: string;
+  quantity: number;
+  occurred_at: Date | string;
+  attempts: number;
+}
+
+/**
+ * Sends due ledger rows to the meter. Rows are claimed with a lease (FOR UPDATE SKIP LOCKED), so
+ * replicas flushing together never send one row twice at once; a crash mid-send only delays the row.
+ * The identifier is the ledger key, so a retry after an unknown outcome cannot double-count.
+ */
+export async function flushUsageOutbox(options: OutboxOptions): Promise<FlushResult> {
+  const { store, meter, log } = options;
+  const lease = options.leaseSeconds ?? 60;
+  const maxAttempts = options.maxAttempts ?? 20;
+  const backoff = options.backoffSeconds ?? ((attempts: number) => Math.min(3600, 5 * 2 ** (attempts - 1)));
+  const rows = await store.query<LedgerRow>(
+    `UPDATE usage_ledger SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $2)
+     WHERE key IN (
+       SELECT key FROM usage_ledger WHERE status = 'pending' AND next_attempt_at <= now()
+       ORDER BY occurred_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+     RETURNING key, account_id, event_name, quantity, occurred_at, attempts`,
+    [options.batchSize ?? 100, lease],
+  );
+  const result: FlushResult = { sent: 0, failed: 0, noCustomer: 0 };
+  for (const row of rows) {
+    const customerId = await options.customerOf(row.account_id);
+    if (!customerId) {
+      // Free users without a provider customer: the ledger is the record; nothing to bill.
+      await store.query(`UPDATE usage_ledger SET status = 'no_customer' WHERE key = $1`, [row.key]);
+      result.noCustomer++;
+      continue;
+    }
+    try {
+      await meter.send({ identifier: row.key, eventName: row.event_name, customerId, value: row.quantity, timestamp: new Date(row.occurred_at) });
+      await store.query(`UPDATE usage_ledger SET status = 'sent', sent_at = now(), last_error = NULL WHERE key = $1`, [row.key]);
+      result.sent++;
+    } catch (error) {
+      const attempts = Number(row.attempts);
+      const final = attempts >= maxAttempts;
+      await store.query(
+        `UPDATE usage_ledger SET status = $2, last_error = $3, next_attempt_at = now() + make_interval(secs => $4) WHERE key = $1`,
+        [row.key, final ? 'failed' : 'pending', String((error as Error).message).slice(0, 500), backoff(attempts)],
+      );
+      (final ? log.error : log.warn)({ key: row.key, attempts, err: error }, final ? 'meter event given up' : 'meter event failed, will retry');
+      result.failed++;
+    }
+  }
+  return result;
+}
+
+/** Runs the outbox every `intervalMs` until stopped. */
+export function startUsageOutbox(options: OutboxOptions & { intervalMs?: number }): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(() => flushUsageOutbox(options)).catch((error) => options.log.warn({ err: error }, 'usage outbox flush failed'));
+  }, options.intervalMs ?? 10_000);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

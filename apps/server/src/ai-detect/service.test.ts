@@ -1,0 +1,346 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { staticCatalog } from '../billing/catalog.js';
+import { SubscriptionRepository } from '../billing/subscriptions.js';
+import { AppError } from '../errors.js';
+import { openStore, type Store } from '../store/store.js';
+import { PNG_1X1, pngVariant, sha256Hex } from '../testing/images.js';
+import { recordingLog } from '../testing/log-recorder.js';
+import { startSightengineDouble, type SightengineDouble } from '../testing/sightengine-double.js';
+import { storeTargets, type TestStore } from '../testing/stores.js';
+import type { MeterEvent, UsageMeter } from './metering.js';
+import { createAiDetection, type AiDetectionDeps, type AiDetectionSettings } from './service.js';
+import { LocalDetector, SightengineDetector } from './sightengine.js';
+
+async function errorOf(promise: Promise<unknown>): Promise<AppError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof AppError) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+const b64 = (bytes: Buffer) => bytes.toString('base64');
+let seq = 0;
+/** A fresh month per test keeps the global budget and quotas of tests apart on one store. */
+const monthClock = (startIso?: string) => {
+  const month = seq++;
+  let current = startIso ? new Date(startIso).getTime() : Date.UTC(2030 + Math.floor(month / 12), month % 12, 10, 12);
+  return { now: () => new Date(current), advance: (ms: number) => void (current += ms) };
+};
+
+let double: SightengineDouble;
+let imageServer: http.Server;
+let imageBase: string;
+beforeAll(async () => {
+  double = await startSightengineDouble();
+  imageServer = http.createServer((req, res) => {
+    if (req.url?.startsWith('/img/')) res.end(pngVariant(`url:${req.url}`));
+    else res.end('<html>not an image</html>');
+  });
+  await new Promise<void>((resolve) => imageServer.listen(0, '127.0.0.1', resolve));
+  imageBase = `http://127.0.0.1:${(imageServer.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await double.close();
+  imageServer.closeAllConnections();
+  await new Promise((resolve) => imageServer.close(resolve));
+});
+beforeEach(() => {
+  double.calls.length = 0;
+  double.setDelay(0);
+  double.setDefault({ fixture: 'check-genai-success' });
+});
+
+const settings = (overrides: Partial<AiDetectionSettings> = {}): AiDetectionSettings => ({
+  monthlyBudget: 500,
+  cacheTtlSeconds: undefined,
+  ratePerMinute: 10,
+  rateBurst: 5,
+  fetchAllowLoopback: true,
+  ...overrides,
+});
+
+function serviceOn(store: Store, options: { config?: Partial<AiDetectionSettings>; now?: () => Date } & Omit<Partial<AiDetectionDeps>, 'config'> = {}) {
+  const log = recordingLog();
+  const detector =
+    options.detector ??
+    new SightengineDetector({ apiUser: double.apiUser, apiSecret: double.apiSecret, baseUrl: double.baseUrl, log, retries: 1, retryDelayMs: 1 });
+  const { config, ...rest } = options;
+  return createAiDetection({
+    store,
+    detector,
+    catalog: staticCatalog(),
+    subscriptions: new SubscriptionRepository(store),
+    log,
+    ...rest,
+    config: settings(config),
+  });
+}
+
+const check = (service: ReturnType<typeof serviceOn>, userId: string, image: Buffer, requestId = 'req_test') =>
+  service.check({ userId, requestId, input: { image: b64(image), mimeType: 'image/png' } });
+
+describe.each(storeTargets)('AI detection service on $name', (target) => {
+  let t: TestStore;
+  beforeAll(async () => {
+    t = await target.open();
+  });
+  afterAll(() => t.dispose());
+
+  it('asks upstream once per image; repeats (any user) are answered from the cache', async () => {
+    const clock = monthClock();
+    const service = serviceOn(t.store, { now: clock.now });
+    const image = pngVariant(`${target.name}:repeat`);
+    const first = await check(service, 'user_a', image, 'req_1');
+    expect(first).toMatchObject({ aiGenerated: 0.97, cached: false, provider: 'sightengine', imageSha256: sha256Hex(image), requestId: 'req_1' });
+    expect(first.generators?.midjourney).toBe(0.91);
+    const again = await check(service, 'user_a', image, 'req_2');
+    const other = await check(service, 'user_b', image, 'req_3');
+    expect(again).toMatchObject({ cached: true, aiGenerated: 0.97, checkedAt: first.checkedAt, requestId: 'req_2' });
+    expect(other.cached).toBe(true);
+    expect(double.calls).toHaveLength(1);
+    expect(double.calls[0]!.mediaSha256).toBe(sha256Hex(image));
+  });
+
+  it('100 simultaneous identical requests cost one upstream operation', async () => {
+    const clock = monthClock();
+    const service = serviceOn(t.store, { now: clock.now });
+    double.setDelay(150);
+    const image = pngVariant(`${target.name}:stampede`);
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => check(service, `stampede_${i}`, image)));
+    expect(double.calls).toHaveLength(1);
+    expect(answers.filter((a) => !a.cached)).toHaveLength(1);
+    expect(new Set(answers.map((a) => a.aiGenerated))).toEqual(new Set([0.97]));
+    expect((await service.budget()).used).toBe(1);
+  });
+
+  it('failures are not cached and cost no quota or budget', async () => {
+    const clock = monthClock();
+    const service = serviceOn(t.store, { now: clock.now });
+    const image = pngVariant(`${target.name}:fails`);
+    double.script({ fixture: 'error-media' });
+    expect((await errorOf(check(service, 'user_fail', image))).code).toBe('UNSUPPORTED_MEDIA');
+    double.script({ httpStatus: 503, body: 'down' }, { httpStatus: 503, body: 'down' });
+    expect((await errorOf(check(service, 'user_fail', image))).code).toBe('DETECTION_UNAVAILABLE');
+    double.script({ fixture: 'error-usage-limit' });
+    const exhausted = await errorOf(check(service, 'user_fail', image));
+    expect(exhausted.code).toBe('DETECTION_QUOTA_EXHAUSTED');
+    expect(exhausted.retryAfterSeconds).toBeGreaterThan(0);
+    expect((await service.usage('user_fail')).used).toBe(0);
+    expect((await service.budget()).used).toBe(0);
+    const ok = await check(service, 'user_fail', image);
+    expect(ok.cached).toBe(false);
+    expect(double.calls).toHaveLength(5); // 1 media + 2 (503 retried) + 1 usage_limit + 1 success
+    expect((await service.usage('user_fail')).used).toBe(1);
+    expect((await service.budget()).used).toBe(1);
+  });
+
+  it('free quota: the 10th check passes, the 11th is QUOTA_EXCEEDED with its reset; cache hits count', async () => {
+    const clock = monthClock('2031-03-31T23:00:00Z');
+    const service = serviceOn(t.store, { now: clock.now, config: { rateBurst: 100 } });
+    const image = pngVariant(`${target.name}:quota`);
+    for (let i = 0; i < 10; i++) await check(service, 'user_quota', image);
+    expect(double.calls).toHaveLength(1);
+    const error = await errorOf(check(service, 'user_quota', image));
+    expect(error.code).toBe('QUOTA_EXCEEDED');
+    expect(error.httpStatus).toBe(429);
+    expect(error.details).toEqual({ limit: 10, resetsAt: '2031-04-01T00:00:00.000Z' });
+    expect(error.retryAfterSeconds).toBe(3600);
+    expect(await service.usage('user_quota')).toMatchObject({ used: 10, limit: 10, resetsAt: '2031-04-01T00:00:00.000Z' });
+    clock.advance(3600_000); // a new month
+    expect((await check(service, 'user_quota', image)).cached).toBe(true);
+  });
+
+  it('an entitled pro subscription gets the pro quota; a canceled one falls back to free', async () => {
+    const clock = monthClock();
+    const service = serviceOn(t.store, { now: clock.now });
+    const subscriptions = new SubscriptionRepository(t.store);
+    const base = {
+      accountId: 'user_pro',
+      provider: 'local' as const,
+      providerCustomerId: 'cus_pro',
+      providerSubscriptionId: 'sub_pro',
+      planId: 'pro',
+      features: ['ai-detect'],
+      currentPeriodEnd: null,
+      cancelAtPeriodEnd: false,
+      sourceRank: 0,
+    };
+    await subscriptions.apply({ ...base, eventId: 'evt_1', status: 'active', sourceCreated: 1 });
+    expect((await service.usage('user_pro')).limit).toBe(1000);
+    await subscriptions.apply({ ...base, eventId: 'evt_2', status: 'canceled', sourceCreated: 2 });
+    expect((await service.usage('user_pro')).limit).toBe(10);
+  });
+
+  it('rate limit: burst 5, then RATE_LIMITED with retryAfter until the next token (6 s at 10/min)', async () => {
+    const clock = monthClock();
+    const service = serviceOn(t.store, { now: clock.now, detector: new LocalDetector() });
+    const image = pngVariant(`${target.name}:rate`);
+    for (let i = 0; i < 5; i++) await check(service, 'user_rate', image);
+    const limited = await errorOf(check(service, 'user_rate', image));
+    expect(limited.code).toBe('RATE_LIMITED');
+    expect(limited.retryAfterSeconds).toBe(6);
+    expect((await service.usage('user_rate')).rateLimit).toEqual({ limit: 5, remaining: 0, retryAfterSeconds: 6 });
+    clock.advance(5_900);
+    expect((await errorOf(check(service, 'user_rate', image))).code).toBe('RATE_LIMITED');
+    clock.advance(100);
+    expect((await check(service, 'user_rate', image)).provider).toBe('local');
+    expect((await errorOf(check(service, 'user_rate', image))).code).toBe('RATE_LIMITED');
+    expect((await service.usage('user_rate')).used).toBe(6); // refused attempts cost no quota
+  });
+
+  it('global budget: upstream calls stop before the budget is passed; cached answers still flow', async () => {
+    const clock = monthClock();
+    const service = serviceOn(t.store, { now: clock.now, config: { monthlyBudget: 3, rateBurst: 100 } });
+    for (let i = 0; i < 3; i++) await check(service, `budget_${i}`, pngVariant(`${target.name}:budget:${i}`));
+    expect(double.calls).toHaveLength(3);
+    const error = await errorOf(check(service, 'budget_x', pngVariant(`${target.name}:budget:new`)));
+    expect(error.code).toBe('DETECTION_QUOTA_EXHAUSTED');
+    expect(error.retryAfterSeconds).toBeGreaterThan(0);
+    expect(double.calls).toHaveLength(3);
+    expect((await service.usage('budget_x')).used).toBe(0);
+    expect((await check(service, 'budget_x', pngVariant(`${target.name}:budget:0`))).cached).toBe(true);
+    expect(await service.budget()).toMatchObject({ used: 3, budget: 3 });
+  });
+
+  it('fetches URLs safely (loopback allowance on) and refuses private ones without spending quota', async () => {
+    const clock = monthClock();
+    const service = serviceOn(t.store, { now: clock.now });
+    const answer = await service.check({ userId: 'user_url', requestId: 'r', input: { url: `${imageBase}/img/cat.png` } });
+    expect(answer.imageSha256).toBe(sha256Hex(pngVariant('url:/img/cat.png')));
+    expect((await errorOf(service.check({ userId: 'user_url', requestId: 'r', input: { url: 'http://10.0.0.1/cat.png' } }))).code).toBe('URL_NOT_ALLOWED');
+    expect((await errorOf(service.check({ userId: 'user_url', requestId: 'r', input: { url: `${imageBase}/page` } }))).code).toBe('UNSUPPORTED_MEDIA');
+    const strict = serviceOn(t.store, { now: clock.now, config: { fetchAllowLoopback: false } });
+    expect((await errorOf(strict.check({ userId: 'user_url2', requestId: 'r', input: { url: `${imageBase}/img/cat.png` } }))).code).toBe('URL_NOT_ALLOWED');
+    expect((await service.usage('user_url')).used).toBe(1);
+    expect(double.calls).toHaveLength(1);
+  });
+
+  it('uploaded bytes are sniffed: the declared type is not trusted, non-images are refused', async () => {
+    const clock = monthClock();
+    const service = serviceOn(t.store, { now: clock.now });
+    const image = pngVariant(`${target.name}:declared`);
+    await service.check({ userId: 'user_up', requestId: 'r', input: { image: b64(image), mimeType: 'image/jpeg' } });
+    expect(double.calls[0]!.mediaType).toBe('image/png');
+    const text = Buffer.from('just some text, not an image at all');
+    expect((await errorOf(service.check({ userId: 'user_up', requestId: 'r', input: { image: b64(text), mimeType: 'image/png' } }))).code).toBe('UNSUPPORTED_MEDIA');
+    expect((await errorOf(service.check({ userId: 'user_up', requestId: 'r', input: { image: '%%%not base64', mimeType: 'image/png' } }))).code).toBe('VALIDATION_FAILED');
+    expect((await service.usage('user_up')).used).toBe(1);
+  });
+
+  it('a TTL expires cached verdicts', async () => {
+    const clock = monthClock();
+    const service = serviceOn(t.store, { now: clock.now, config: { cacheTtlSeconds: 1 } });
+    const image = pngVariant(`${target.name}:ttl`);
+    await check(service, 'user_ttl', image);
+    expect((await check(service, 'user_ttl', image)).cached).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await check(service, 'user_ttl', image)).cached).toBe(false);
+    expect(double.calls).toHaveLength(2);
+  });
+
+  it('takes over the claim of a replica that died mid-call (lease expired)', async () => {
+    const clock = monthClock();
+    const service = serviceOn(t.store, { now: clock.now });
+    const image = pngVariant(`${target.name}:orphan`);
+    await t.store.query(
+      `INSERT INTO ai_detections (sha256, state, claim_token, claimed_until) VALUES ($1, 'pending', 'dead-replica', now() - interval '1 second')`,
+      [sha256Hex(image)],
+    );
+    expect((await check(service, 'user_orphan', image)).cached).toBe(false);
+    expect(double.calls).toHaveLength(1);
+  });
+
+  it('records every counted check in the ledger and sends it through the outbox with retries', async () => {
+    const clock = monthClock();
+    const sent: MeterEvent[] = [];
+    let failuresLeft = 1;
+    const meter: UsageMeter = {
+      name: 'test',
+      async send(event) {
+        if (failuresLeft-- > 0) throw new Error('meter down');
+        sent.push(event);
+      },
+    };
+    const customers = { get: async (id: string) => (id === 'user_meter' ? { customerId: 'cus_meter' } : undefined) };
+    const service = serviceOn(t.store, { now: clock.now, meter, customers });
+    const image = pngVariant(`${target.name}:meter`);
+    await check(service, 'user_meter', image);
+    await check(service, 'user_meter', image);
+    await check(service, 'user_nocustomer', image);
+    const rows = await t.store.query<{ key: string; cached: boolean }>(
+      `SELECT key, cached FROM usage_ledger WHERE account_id IN ('user_meter', 'user_nocustomer') ORDER BY occurred_at, key`,
+    );
+    expect(rows).toHaveLength(3);
+    expect(new Set(rows.map((r) => r.key)).size).toBe(3);
+
+    await t.store.query(`UPDATE usage_ledger SET status = 'sent' WHERE account_id NOT IN ('user_meter', 'user_nocustomer')`);
+    const first = await service.flushOutbox();
+    expect(first).toEqual({ sent: 1, failed: 1, noCustomer: 1 });
+    expect(await service.flushOutbox()).toEqual({ sent: 0, failed: 0, noCustomer: 0 }); // backoff not due yet
+    await t.store.query(`UPDATE usage_ledger SET next_attempt_at = now() WHERE account_id = 'user_meter' AND status = 'pending'`);
+    expect(await service.flushOutbox()).toEqual({ sent: 1, failed: 0, noCustomer: 0 });
+    expect(sent.map((e) => [e.eventName, e.customerId, e.value])).toEqual([
+      ['ai_detection', 'cus_meter', 1],
+      ['ai_detection', 'cus_meter', 1],
+    ]);
+    expect(new Set(sent.map((e) => e.identifier))).toEqual(new Set(rows.filter((r) => r.key.includes('user_meter')).map((r) => r.key)));
+  });
+});
+
+describe.runIf(storeTargets.some((target) => target.name === 'postgres'))('two replicas on one PostgreSQL', () => {
+  let t: TestStore;
+  let second: Store;
+  beforeAll(async () => {
+    t = await storeTargets.find((target) => target.name === 'postgres')!.open();
+    second = await openStore({ databaseUrl: t.databaseUrl, poolSize: 20 });
+  });
+  afterAll(async () => {
+    await second.close();
+    await t.dispose();
+  });
+
+  it('100 simultaneous identical requests across two replicas cost one upstream operation', async () => {
+    const clock = monthClock();
+    const a = serviceOn(t.store, { now: clock.now });
+    const b = serviceOn(second, { now: clock.now });
+    double.setDelay(300);
+    const image = pngVariant('replicas:stampede');
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => check(i % 2 ? a : b, `rep_${i}`, image)));
+    expect(double.calls).toHaveLength(1);
+    expect(answers.filter((x) => !x.cached)).toHaveLength(1);
+    expect((await a.budget()).used).toBe(1);
+  });
+
+  it('the user quota holds across replicas under concurrency: exactly 10 of 16 pass', async () => {
+    const clock = monthClock();
+    const a = serviceOn(t.store, { now: clock.now, detector: new LocalDetector(), config: { rateBurst: 100 } });
+    const b = serviceOn(second, { now: clock.now, detector: new LocalDetector(), config: { rateBurst: 100 } });
+    const results = await Promise.allSettled(Array.from({ length: 16 }, (_, i) => check(i % 2 ? a : b, 'rep_quota', pngVariant(`rq:${i}`))));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
+    const codes = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as AppError).code] : []));
+    expect(codes).toEqual(Array(6).fill('QUOTA_EXCEEDED'));
+  });
+
+  it('the rate limit holds across replicas: exactly 5 of 12 simultaneous pass', async () => {
+    const clock = monthClock();
+    const a = serviceOn(t.store, { now: clock.now, detector: new LocalDetector() });
+    const b = serviceOn(second, { now: clock.now, detector: new LocalDetector() });
+    const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => check(i % 2 ? a : b, 'rep_rate', PNG_1X1)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+  });
+
+  it('the global budget holds across replicas: 6 distinct images, budget 4 → 4 upstream calls', async () => {
+    const clock = monthClock();
+    const a = serviceOn(t.store, { now: clock.now, config: { monthlyBudget: 4 } });
+    const b = serviceOn(second, { now: clock.now, config: { monthlyBudget: 4 } });
+    double.setDelay(50);
+    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => check(i % 2 ? a : b, `rep_budget_${i}`, pngVariant(`rb:${i}`))));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(4);
+    expect(double.calls).toHaveLength(4);
+  });
+});
