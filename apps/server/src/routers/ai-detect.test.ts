@@ -1,0 +1,94 @@
+import { TRPCError } from '@trpc/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wireAiDetection } from '../ai-detect/wiring.js';
+import { StoreCatalog } from '../billing/catalog.js';
+import { CustomerRepository, SubscriptionRepository } from '../billing/subscriptions.js';
+import { loadConfig } from '../config.js';
+import type { Context } from '../context.js';
+import { AppError } from '../errors.js';
+import { fakeServices } from '../testing/harness.js';
+import { pngVariant, sha256Hex } from '../testing/images.js';
+import { recordingLog } from '../testing/log-recorder.js';
+import { startSightengineDouble, type SightengineDouble } from '../testing/sightengine-double.js';
+import { storeTargets, type TestStore } from '../testing/stores.js';
+import { createCallerFactory, router } from '../trpc.js';
+import { aiDetectRouter } from './ai-detect.js';
+
+const testRouter = router({ aiDetect: aiDetectRouter });
+const createCaller = createCallerFactory(testRouter);
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'resolved';
+  } catch (error) {
+    const cause = error instanceof TRPCError ? error.cause : error;
+    if (cause instanceof AppError) return cause.code;
+    if (error instanceof TRPCError) return `trpc:${error.code}`;
+    throw error;
+  }
+}
+
+describe('aiDetect router (wired from config, Sightengine double)', () => {
+  const target = storeTargets[0]!;
+  let t: TestStore;
+  let double: SightengineDouble;
+  let callerFor: (authorization: string | undefined) => ReturnType<typeof createCaller>;
+
+  beforeAll(async () => {
+    t = await target.open();
+    double = await startSightengineDouble();
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      SIGHTENGINE_API_USER: double.apiUser,
+      SIGHTENGINE_API_SECRET: double.apiSecret,
+      SIGHTENGINE_BASE_URL: double.baseUrl,
+    });
+    const log = recordingLog();
+    const aiDetect = wireAiDetection(
+      config,
+      t.store,
+      { catalog: new StoreCatalog(t.store), subscriptions: new SubscriptionRepository(t.store), customers: new CustomerRepository(t.store) },
+      log,
+    );
+    const services = { ...fakeServices(), aiDetect };
+    callerFor = (authorization) => createCaller({ requestId: 'req_router', log, services, authorization, user: null } satisfies Context);
+  });
+  afterAll(async () => {
+    await double.close();
+    await t.dispose();
+  });
+
+  it('check: a signed-in user gets a verdict that matches the contract', async () => {
+    const image = pngVariant('router');
+    const answer = await callerFor('Bearer dev_router_user').aiDetect.check({ image: image.toString('base64'), mimeType: 'image/png' });
+    expect(answer).toEqual({
+      aiGenerated: 0.97,
+      generators: expect.objectContaining({ midjourney: 0.91 }),
+      imageSha256: sha256Hex(image),
+      cached: false,
+      provider: 'sightengine',
+      requestId: 'req_router',
+      checkedAt: expect.any(String),
+    });
+    expect(double.calls).toHaveLength(1);
+  });
+
+  it('usage: the caller’s month and rate-limit state', async () => {
+    const usage = await callerFor('Bearer dev_router_user').aiDetect.usage();
+    expect(usage).toMatchObject({ used: 1, limit: 10, rateLimit: { limit: 5, remaining: 4, retryAfterSeconds: 0 } });
+    expect(new Date(usage.resetsAt).getUTCDate()).toBe(1);
+  });
+
+  it('refuses anonymous callers, and URLs that are not public (the loopback allowance is off by default)', async () => {
+    expect(await codeOf(callerFor(undefined).aiDetect.check({ url: 'https://example.com/a.png' }))).toBe('UNAUTHENTICATED');
+    expect(await codeOf(callerFor('Bearer dev_router_user').aiDetect.check({ url: 'http://127.0.0.1:8787/a.png' }))).toBe('URL_NOT_ALLOWED');
+    expect(await codeOf(callerFor('Bearer dev_router_user').aiDetect.check({ url: 'ftp://example.com/a.png' } as never))).toBe('trpc:BAD_REQUEST');
+    expect(double.calls).toHaveLength(1);
+  });
+
+  it('answers NOT_READY when the service is not wired', async () => {
+    const bare = createCaller({ requestId: 'r', log: recordingLog(), services: fakeServices(), authorization: 'Bearer dev_x', user: null });
+    expect(await codeOf(bare.aiDetect.usage())).toBe('NOT_READY');
+  });
+});
