@@ -90,8 +90,9 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
   const buckets = new RateBuckets(deps.store, () => now().getTime());
   const policy = { perMinute: deps.config.ratePerMinute, burst: deps.config.rateBurst };
   const meter = deps.meter ?? ledgerOnlyMeter;
-  const leaseMs = deps.claimLeaseMs ?? 60_000;
-  const waitTimeoutMs = deps.waitTimeoutMs ?? 90_000;
+  // Longer than the detector's worst case (3 attempts × 20 s + backoff), so a live owner is never overtaken.
+  const leaseMs = deps.claimLeaseMs ?? 120_000;
+  const waitTimeoutMs = deps.waitTimeoutMs ?? 150_000;
   /** In-process single flight: one promise per image being resolved. */
   const inflight = new Map<string, Promise<{ verdict: DetectionVerdict; fresh: boolean }>>();
 

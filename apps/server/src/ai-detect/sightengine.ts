@@ -175,6 +175,8 @@ export class SightengineDetector implements Detector {
     url.searchParams.set('api_secret', this.options.apiSecret);
     const response = await (this.options.fetch ?? fetch)(url, { signal: AbortSignal.timeout(this.options.timeoutMs ?? 20_000) });
     const raw: unknown = JSON.parse(await response.text());
+    const failure = failureSchema.safeParse(raw);
+    if (failure.success) throw new Error(`Sightengine refused: ${failure.data.error.type}${failure.data.error.message ? ` (${failure.data.error.message})` : ''}`);
     return { raw, numbers: numericLeaves(raw) };
   }
 }

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import { catalogGetCommand, catalogPutCommand, catalogTemplateCommand, catalogValidateCommand } from './catalog.js';
 import { migrateCommand } from './migrate.js';
+import { sightengineUsageCommand } from './sightengine.js';
 import { stripeCatalogSyncCommand, stripeTestCommand } from './stripe.js';
 import type { CliCommand, CliIo } from './types.js';
 
@@ -13,6 +14,7 @@ export const commands: CliCommand[] = [
   catalogGetCommand,
   stripeCatalogSyncCommand,
   stripeTestCommand,
+  sightengineUsageCommand,
 ];
 
 export function usage(): string {
