@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../errors.js';
 import { PNG_1X1 } from '../testing/images.js';
+import { TEST_TLS_CERT, TEST_TLS_KEY } from '../testing/tls.js';
 import { addressRefusal, fetchImage, type RequestFn, type ResolvedAddress, type Resolver } from './fetch-image.js';
 
 const PUBLIC_V4 = '93.184.216.34';
@@ -354,5 +356,34 @@ describe('fetchImage against a 127.0.0.1 server (loopback allowance)', () => {
     const url = `${base}/redirect?to=${encodeURIComponent(target)}`;
     expect(await codeOf(fetchImage(url, { ...allow, request }))).toBe('URL_NOT_ALLOWED');
     expect(connected).toEqual(['127.0.0.1']);
+  });
+});
+
+describe('fetchImage over HTTPS to a pinned address', () => {
+  let server: https.Server;
+  let port: number;
+  const sni: (string | undefined)[] = [];
+  beforeAll(async () => {
+    server = https.createServer({ cert: TEST_TLS_CERT, key: TEST_TLS_KEY }, (_req, res) => res.end(PNG_1X1));
+    server.on('secureConnection', (socket) => sni.push((socket as unknown as { servername?: string }).servername));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('connects to the checked address while TLS verifies the certificate by name (SNI sent)', async () => {
+    const resolver = stubResolver({ 'images.example.com': ['127.0.0.1'] });
+    const image = await fetchImage(`https://images.example.com:${port}/cat.png`, { resolver, allowLoopback: true, ca: TEST_TLS_CERT });
+    expect(image.mimeType).toBe('image/png');
+    expect(sni).toContain('images.example.com');
+    expect(resolver.calls).toEqual(['images.example.com']);
+  });
+
+  it('a certificate for another name fails (the pinned address does not bypass verification)', async () => {
+    const resolver = stubResolver({ 'other.example.com': ['127.0.0.1'] });
+    expect(await codeOf(fetchImage(`https://other.example.com:${port}/cat.png`, { resolver, allowLoopback: true, ca: TEST_TLS_CERT }))).toBe('FETCH_FAILED');
   });
 });

@@ -41,6 +41,8 @@ export interface FetchImageOptions {
   maxRedirects?: number;
   connectTimeoutMs?: number;
   totalTimeoutMs?: number;
+  /** Extra trust anchors for HTTPS (tests: a self-signed certificate). */
+  ca?: string | Buffer;
 }
 
 export interface FetchedImage {
@@ -220,6 +222,7 @@ function fetchOnce(target: CheckedTarget, options: FetchImageOptions & { maxByte
           lookup: pinnedLookup(pinned),
           family: pinned.family,
           agent: false,
+          ...(options.ca ? { ca: options.ca } : {}),
           headers: { host: url.host, accept: 'image/*', 'user-agent': 'verifieddit-image-fetch/1' },
         },
         (response) => {

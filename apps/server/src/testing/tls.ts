@@ -1,0 +1,20 @@
+/** TEST ONLY: a self-signed certificate for images.example.com (valid to 2126) and its key, so the
+ * HTTPS fetch path (pinned address, SNI and certificate check by name) can be tested on 127.0.0.1. */
+export const TEST_TLS_CERT = `-----BEGIN CERTIFICATE-----
+MIIBsDCCAVagAwIBAgIURHnfNA/XxV5BJfUv/eFru4cSZ78wCgYIKoZIzj0EAwIw
+HTEbMBkGA1UEAwwSaW1hZ2VzLmV4YW1wbGUuY29tMCAXDTI2MTEyMjE5MTEwMVoY
+DzIxMjYxMDI5MTkxMTAxWjAdMRswGQYDVQQDDBJpbWFnZXMuZXhhbXBsZS5jb20w
+WTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAT/q1BN7snvkl1tBbfkwLw47OMj9aPI
+9xcuB0sCg/qwLXqYi12B/ny5BqXSLQ13s+6+4sKehEHJRvAoklxZdm9/o3IwcDAd
+BgNVHQ4EFgQUHdcZGK0+Z2qz4kGBOfa+85fx6LAwHwYDVR0jBBgwFoAUHdcZGK0+
+Z2qz4kGBOfa+85fx6LAwDwYDVR0TAQH/BAUwAwEB/zAdBgNVHREEFjAUghJpbWFn
+ZXMuZXhhbXBsZS5jb20wCgYIKoZIzj0EAwIDSAAwRQIgezsntJ9JVBWXY7MRdxmj
+oCFkUu6lBU5mOXqNO0usIN8CIQC/hdMpmWgIzP6nk3q27SS8alb7GtRUj/6+QTtP
+Vtq1Kg==
+-----END CERTIFICATE-----`;
+
+export const TEST_TLS_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgebdq9Ff9He3UVzAV
+Nxauj7tNFF1Mgmyv3MCpM1pR37mhRANCAAT/q1BN7snvkl1tBbfkwLw47OMj9aPI
+9xcuB0sCg/qwLXqYi12B/ny5BqXSLQ13s+6+4sKehEHJRvAoklxZdm9/
+-----END PRIVATE KEY-----`;
