@@ -178,8 +178,9 @@ export async function fetchImage(rawUrl: string, options: FetchImageOptions = {}
 }
 
 /** The image type from the magic bytes, or undefined if it is not one Sightengine accepts. */
+let fileType: Promise<typeof import('file-type')> | undefined;
 export async function sniffImageType(bytes: Uint8Array): Promise<SupportedImageType | undefined> {
-  const { fileTypeFromBuffer } = await import('file-type');
+  const { fileTypeFromBuffer } = await (fileType ??= import('file-type'));
   const type = await fileTypeFromBuffer(bytes);
   return type && (SUPPORTED_IMAGE_TYPES as readonly string[]).includes(type.mime) ? (type.mime as SupportedImageType) : undefined;
 }

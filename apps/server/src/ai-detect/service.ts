@@ -93,6 +93,16 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
   // Longer than the detector's worst case (3 attempts × 20 s + backoff), so a live owner is never overtaken.
   const leaseMs = deps.claimLeaseMs ?? 120_000;
   const waitTimeoutMs = deps.waitTimeoutMs ?? 150_000;
+  /**
+   * Verdicts already read, kept in memory only while verdicts never expire (no TTL): a verdict for
+   * given bytes does not change, so this skips one store read per cache hit. Bounded, oldest out.
+   */
+  const memo = new Map<string, DetectionVerdict>();
+  const remember = (sha256: string, verdict: DetectionVerdict) => {
+    if (deps.config.cacheTtlSeconds !== undefined) return;
+    if (memo.size >= 10_000) memo.delete(memo.keys().next().value!);
+    memo.set(sha256, verdict);
+  };
   /** In-process single flight: one promise per image being resolved. */
   const inflight = new Map<string, Promise<{ verdict: DetectionVerdict; fresh: boolean }>>();
 
@@ -108,7 +118,15 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
     return (meters.find((m) => m.eventName === METER_EVENT_NAME) ?? meters[0])?.eventName ?? METER_EVENT_NAME;
   }
 
-  async function bytesOf(input: AiDetectCheckInput): Promise<{ bytes: Buffer; mimeType: SupportedImageType }> {
+  const sniffed = async (bytes: Buffer): Promise<SupportedImageType> => {
+    // The declared type is not trusted: the bytes decide.
+    const mimeType = await sniffImageType(bytes);
+    if (!mimeType) throw new AppError('UNSUPPORTED_MEDIA', 'not a supported image');
+    return mimeType;
+  };
+
+  /** The bytes, and their type when already known (fetched URLs are sniffed while fetching). */
+  async function bytesOf(input: AiDetectCheckInput): Promise<{ bytes: Buffer; mimeType: SupportedImageType | undefined }> {
     if ('url' in input) {
       const fetched = await fetchImage(input.url, { ...deps.fetch, allowLoopback: deps.config.fetchAllowLoopback });
       return { bytes: fetched.bytes, mimeType: fetched.mimeType };
@@ -118,13 +136,11 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
     const bytes = Buffer.from(text, 'base64');
     if (bytes.length > MAX_IMAGE_BYTES) throw new AppError('IMAGE_TOO_LARGE', `the image is larger than ${MAX_IMAGE_BYTES} bytes`);
     if (bytes.length === 0) throw new AppError('VALIDATION_FAILED', 'image is empty');
-    // The declared type is not trusted: the bytes decide.
-    const mimeType = await sniffImageType(bytes);
-    if (!mimeType) throw new AppError('UNSUPPORTED_MEDIA', 'not a supported image');
-    return { bytes, mimeType };
+    return { bytes, mimeType: undefined };
   }
 
-  async function upstream(bytes: Buffer, mimeType: string): Promise<DetectionVerdict> {
+  async function upstream(bytes: Buffer, knownType: SupportedImageType | undefined): Promise<DetectionVerdict> {
+    const mimeType = knownType ?? (await sniffed(bytes));
     if (deps.detector.provider === 'local') return deps.detector.detect(bytes, mimeType);
     const at = now();
     const period = periodOf(at);
@@ -148,18 +164,24 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
   }
 
   /** Cache, or one upstream call across replicas: claim a pending row, or wait for whoever holds it. */
-  async function acrossReplicas(sha256: string, bytes: Buffer, mimeType: string): Promise<{ verdict: DetectionVerdict; fresh: boolean }> {
+  async function acrossReplicas(sha256: string, bytes: Buffer, mimeType: SupportedImageType | undefined): Promise<{ verdict: DetectionVerdict; fresh: boolean }> {
     const deadline = Date.now() + waitTimeoutMs;
     let pause = 10;
+    const known = memo.get(sha256);
+    if (known) return { verdict: known, fresh: false };
     for (;;) {
       const hit: CachedVerdict | undefined = await detections.cached(sha256);
-      if (hit) return { verdict: hit, fresh: false };
+      if (hit) {
+        remember(sha256, hit);
+        return { verdict: hit, fresh: false };
+      }
       const claim = await detections.claim(sha256, leaseMs);
       if (claim.kind === 'cached') return { verdict: claim.verdict, fresh: false };
       if (claim.kind === 'owner') {
         try {
           const verdict = await upstream(bytes, mimeType);
           await detections.complete(sha256, claim.token, verdict, deps.config.cacheTtlSeconds);
+          remember(sha256, { ...verdict, operations: 0 });
           return { verdict, fresh: true };
         } catch (error) {
           await detections.release(sha256, claim.token).catch((releaseError) => deps.log.warn({ err: releaseError }, 'could not release claim'));
@@ -175,7 +197,7 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
     }
   }
 
-  function singleFlight(sha256: string, bytes: Buffer, mimeType: string): Promise<{ verdict: DetectionVerdict; fresh: boolean; joined: boolean }> {
+  function singleFlight(sha256: string, bytes: Buffer, mimeType: SupportedImageType | undefined): Promise<{ verdict: DetectionVerdict; fresh: boolean; joined: boolean }> {
     const existing = inflight.get(sha256);
     if (existing) return existing.then((result) => ({ ...result, joined: true }));
     const started = acrossReplicas(sha256, bytes, mimeType);
@@ -191,8 +213,10 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
       if (!rate.allowed) {
         throw new AppError('RATE_LIMITED', 'too many detection requests, slow down', { retryAfterSeconds: rate.retryAfterSeconds });
       }
-      const { bytes, mimeType } = await bytesOf(input);
+      const { bytes, mimeType: knownType } = await bytesOf(input);
       const sha256 = createHash('sha256').update(bytes).digest('hex');
+      // Bytes with a remembered verdict were sniffed when it was made; anything else is sniffed now.
+      const mimeType = knownType ?? (memo.has(sha256) ? undefined : await sniffed(bytes));
 
       const at = now();
       const period = periodOf(at);
