@@ -139,6 +139,43 @@ describe.each(storeTargets)('AI detection service on $name', (target) => {
     expect((await service.budget()).used).toBe(1);
   });
 
+  it('concurrent requests joined to a failing upstream call all fail, cost nothing, and the next request asks again', async () => {
+    const clock = monthClock();
+    const service = serviceOn(t.store, { now: clock.now });
+    double.setDelay(100);
+    double.script({ fixture: 'error-media' });
+    const image = pngVariant(`${target.name}:joined-failure`);
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => check(service, `jf_${i}`, image)));
+    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as AppError).code : 'ok'))).toEqual(Array(10).fill('UNSUPPORTED_MEDIA'));
+    expect(double.calls).toHaveLength(1);
+    expect((await service.usage('jf_0')).used).toBe(0);
+    expect((await service.budget()).used).toBe(0);
+    double.setDelay(0);
+    expect((await check(service, 'jf_0', image)).cached).toBe(false);
+    expect(double.calls).toHaveLength(2);
+  });
+
+  it('the background outbox sends ledger rows without being asked', async () => {
+    const clock = monthClock();
+    const sent: string[] = [];
+    const service = serviceOn(t.store, {
+      now: clock.now,
+      detector: new LocalDetector(),
+      meter: { name: 'test', send: async (event) => void sent.push(event.identifier) },
+      customers: { get: async (id) => (id === 'bg_user' ? { customerId: 'cus_bg' } : undefined) },
+    });
+    await t.store.query(`UPDATE usage_ledger SET status = 'sent' WHERE status = 'pending'`);
+    await check(service, 'bg_user', pngVariant(`${target.name}:bg`));
+    const loop = service.startOutbox(20);
+    try {
+      await expect.poll(() => sent.length, { timeout: 5_000 }).toBe(1);
+    } finally {
+      await loop.stop();
+    }
+    const [row] = await t.store.query<{ status: string; key: string }>(`SELECT status, key FROM usage_ledger WHERE account_id = 'bg_user'`);
+    expect(row).toEqual({ status: 'sent', key: sent[0] });
+  });
+
   it('free quota: the 10th check passes, the 11th is QUOTA_EXCEEDED with its reset; cache hits count', async () => {
     const clock = monthClock('2031-03-31T23:00:00Z');
     const service = serviceOn(t.store, { now: clock.now, config: { rateBurst: 100 } });
