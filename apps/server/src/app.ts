@@ -18,6 +18,8 @@ export interface AppDeps {
 }
 
 export const DEFAULT_JSON_BODY_LIMIT = 1024 * 1024;
+/** Image uploads arrive base64-encoded: 10 MB of bytes is about 13.4 MB of JSON. */
+export const IMAGE_JSON_BODY_LIMIT = 14 * 1024 * 1024;
 
 /** Builds the HTTP app. Never listens: `main.ts` does, and tests listen on port 0. */
 export function createApp(deps: AppDeps): Express {
@@ -41,6 +43,10 @@ export function createApp(deps: AppDeps): Express {
 
   for (const mount of deps.mounts ?? []) app.use(mount.path, mount.handler);
 
+  // Only the image-upload routes take large bodies; body-parser skips a body already parsed.
+  const imageJson = express.json({ limit: IMAGE_JSON_BODY_LIMIT });
+  app.use('/ai-detect', imageJson);
+  app.use('/trpc', (req, res, next) => (req.path.includes('aiDetect.check') ? imageJson(req, res, next) : next()));
   app.use(express.json({ limit: deps.jsonBodyLimit ?? DEFAULT_JSON_BODY_LIMIT }));
   app.use(restAliases(deps.services));
 

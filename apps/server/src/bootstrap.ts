@@ -1,4 +1,6 @@
 import type { RequestHandler } from 'express';
+import { wireAiDetection } from './ai-detect/wiring.js';
+import type { AiDetectionDeps, AiDetection } from './ai-detect/service.js';
 import { createAuthenticator, type Authenticator } from './auth/authenticator.js';
 import { wireBilling, type BillingWiring } from './billing/wiring.js';
 import type { BillingProvider } from './billing/types.js';
@@ -14,6 +16,7 @@ export const APP_VERSION = typeof __APP_VERSION__ === 'string' ? __APP_VERSION__
 export interface Wiring {
   services: Services;
   billing: BillingWiring;
+  aiDetect: AiDetection;
   mounts: { path: string; handler: RequestHandler }[];
 }
 
@@ -27,6 +30,7 @@ export interface WiringOverrides {
   billingProvider?: BillingProvider;
   catalog?: CatalogPort;
   authenticator?: Authenticator;
+  aiDetect?: Partial<Pick<AiDetectionDeps, 'detector' | 'meter' | 'fetch' | 'now'>>;
 }
 
 /** Wires every port over an open store. The only place that picks implementations. */
@@ -36,14 +40,16 @@ export function wire(config: Config, store: Store, logger: Logger, overrides: Wi
     ...(overrides.catalog ? { catalog: overrides.catalog } : {}),
   });
   logger.info({ provider: billing.provider.name }, 'billing provider selected');
+  const aiDetect = wireAiDetection(config, store, billing, logger, overrides.aiDetect);
   const services: Services = {
     version: APP_VERSION,
     startedAt: Date.now(),
     readiness: { ping: () => store.ping() },
     auth: overrides.authenticator ?? authenticatorFor(config),
     billing: billing.service,
+    aiDetect,
   };
-  return { services, billing, mounts: [...billing.mounts] };
+  return { services, billing, aiDetect, mounts: [...billing.mounts] };
 }
 
 /** Opens the store, migrates it and wires every port. */
@@ -57,7 +63,17 @@ export async function buildRuntime(config: Config, logger: Logger): Promise<Runt
     throw error;
   }
   logger.info({ store: store.kind }, 'store ready');
-  return { store, ...wire(config, store, logger), close: () => store.close() };
+  const wiring = wire(config, store, logger);
+  // Usage reaches Stripe from the outbox in the background; a Stripe outage only delays it.
+  const outbox = wiring.aiDetect.startOutbox();
+  return {
+    store,
+    ...wiring,
+    async close() {
+      await outbox.stop();
+      await store.close();
+    },
+  };
 }
 
 export function authenticatorFor(config: Config): Authenticator {

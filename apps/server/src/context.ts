@@ -1,3 +1,4 @@
+import type { AiDetection } from './ai-detect/service.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { BillingPort } from './billing/service.js';
 import type { LogPort } from './logger.js';
@@ -24,6 +25,7 @@ export interface Services {
   readiness: ReadinessPort;
   auth: Authenticator;
   billing: BillingPort;
+  aiDetect: Pick<AiDetection, 'check' | 'usage'>;
 }
 
 export interface Context {

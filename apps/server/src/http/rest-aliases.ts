@@ -40,5 +40,6 @@ export function restAliases(services: Services): Router {
   router.post('/create-checkout-session', route((caller, req) => caller.billing.createCheckoutSession(req.body ?? {})));
   router.post('/create-portal-session', route((caller, req) => caller.billing.createPortalSession(req.body ?? {})));
   router.get('/subscription-status', route((caller) => caller.billing.subscriptionStatus()));
+  router.post('/ai-detect', route((caller, req) => caller.aiDetect.check(req.body ?? {})));
   return router;
 }

@@ -86,9 +86,4 @@ describe('aiDetect router (wired from config, Sightengine double)', () => {
     expect(await codeOf(callerFor('Bearer dev_router_user').aiDetect.check({ url: 'ftp://example.com/a.png' } as never))).toBe('trpc:BAD_REQUEST');
     expect(double.calls).toHaveLength(1);
   });
-
-  it('answers NOT_READY when the service is not wired', async () => {
-    const bare = createCaller({ requestId: 'r', log: recordingLog(), services: fakeServices(), authorization: 'Bearer dev_x', user: null });
-    expect(await codeOf(bare.aiDetect.usage())).toBe('NOT_READY');
-  });
 });

@@ -33,6 +33,7 @@ export function fakeServices(overrides: Partial<Services> = {}): Services {
     readiness: { ping: async () => {} },
     auth: createAuthenticator({ authorizedParties: [], allowDevIdentities: true, production: false }),
     billing: { plans: unavailable, createCheckoutSession: unavailable, createPortalSession: unavailable, subscriptionStatus: unavailable },
+    aiDetect: { check: unavailable, usage: unavailable },
     ...overrides,
   };
 }

@@ -1,0 +1,99 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWiredApp } from '../testing/harness.js';
+import { PNG_1X1, pngVariant, sha256Hex } from '../testing/images.js';
+import { startSightengineDouble, type SightengineDouble } from '../testing/sightengine-double.js';
+import { storeTargets, type TestStore } from '../testing/stores.js';
+
+describe('AI detection over HTTP, wired as main.ts wires it', () => {
+  let t: TestStore;
+  let sightengine: SightengineDouble;
+  let images: Server;
+  let imagesUrl: string;
+  let app: Awaited<ReturnType<typeof startWiredApp>>;
+
+  beforeAll(async () => {
+    t = await storeTargets[0]!.open();
+    sightengine = await startSightengineDouble();
+    images = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      res.end(req.url === '/cat.png' ? pngVariant('served-cat') : PNG_1X1);
+    });
+    await new Promise<void>((r) => images.listen(0, '127.0.0.1', r));
+    imagesUrl = `http://127.0.0.1:${(images.address() as AddressInfo).port}`;
+    app = await startWiredApp({
+      store: t.store,
+      env: {
+        SIGHTENGINE_API_USER: sightengine.apiUser,
+        SIGHTENGINE_API_SECRET: sightengine.apiSecret,
+        SIGHTENGINE_BASE_URL: sightengine.baseUrl,
+        AI_DETECT_FETCH_ALLOW_LOOPBACK: 'true',
+        AI_DETECT_RATE_BURST: '50',
+        AI_DETECT_RATE_PER_MINUTE: '600',
+      },
+    });
+  });
+  afterAll(async () => {
+    await app.shutdown();
+    await sightengine.close();
+    await new Promise((r) => images.close(r));
+    await t.dispose();
+  });
+
+  const post = async (path: string, user: string | null, body: unknown) => {
+    const res = await fetch(`${app.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(user ? { authorization: `Bearer dev_${user}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
+  };
+
+  it('accepts an upload larger than the 1 MB JSON limit on POST /ai-detect and spends one operation for repeats', async () => {
+    const big = pngVariant(`big:${'x'.repeat(2 * 1024 * 1024)}`);
+    const first = await post('/ai-detect', 'eve', { image: big.toString('base64'), mimeType: 'image/png' });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ aiGenerated: 0.97, provider: 'sightengine', cached: false, imageSha256: sha256Hex(big) });
+    expect(first.body.generators).toMatchObject({ midjourney: 0.91 });
+    const again = await post('/ai-detect', 'eve', { image: big.toString('base64'), mimeType: 'image/png' });
+    expect(again.body).toMatchObject({ cached: true, imageSha256: sha256Hex(big) });
+    expect(sightengine.operations()).toBe(1);
+  });
+
+  it('fetches an image URL through tRPC and reports usage, counting cache hits', async () => {
+    const res = await post('/trpc/aiDetect.check', 'frank', { url: `${imagesUrl}/cat.png` });
+    expect(res.status).toBe(200);
+    expect(res.body.result.data).toMatchObject({ provider: 'sightengine', imageSha256: sha256Hex(pngVariant('served-cat')) });
+    await post('/trpc/aiDetect.check', 'frank', { url: `${imagesUrl}/cat.png` });
+    const usage = await fetch(`${app.url}/trpc/aiDetect.usage`, { headers: { authorization: 'Bearer dev_frank' } });
+    const data = ((await usage.json()) as any).result.data;
+    expect(data).toMatchObject({ used: 2, limit: 10 });
+    expect(Date.parse(data.resetsAt)).toBeGreaterThan(Date.now());
+  });
+
+  it('maps Sightengine’s usage_limit to 429 DETECTION_QUOTA_EXHAUSTED with Retry-After, costing the user nothing', async () => {
+    sightengine.script({ fixture: 'error-usage-limit' });
+    const res = await post('/ai-detect', 'gina', { image: pngVariant('quota').toString('base64'), mimeType: 'image/png' });
+    expect(res.status).toBe(429);
+    expect(res.body.error.code).toBe('DETECTION_QUOTA_EXHAUSTED');
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    const usage = await fetch(`${app.url}/trpc/aiDetect.usage`, { headers: { authorization: 'Bearer dev_gina' } });
+    expect(((await usage.json()) as any).result.data.used).toBe(0);
+  });
+
+  it('refuses a private-range URL with URL_NOT_ALLOWED and non-images with UNSUPPORTED_MEDIA', async () => {
+    const ssrf = await post('/ai-detect', 'hank', { url: 'http://169.254.169.254/latest/meta-data/' });
+    expect(ssrf.status).toBe(400);
+    expect(ssrf.body.error.code).toBe('URL_NOT_ALLOWED');
+    const text = await post('/ai-detect', 'hank', { image: Buffer.from('hello, not an image').toString('base64'), mimeType: 'image/png' });
+    expect(text.status).toBe(422);
+    expect(text.body.error.code).toBe('UNSUPPORTED_MEDIA');
+  });
+
+  it('requires sign-in', async () => {
+    const res = await post('/ai-detect', null, { image: PNG_1X1.toString('base64'), mimeType: 'image/png' });
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('UNAUTHENTICATED');
+  });
+});
