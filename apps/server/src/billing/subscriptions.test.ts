@@ -47,9 +47,23 @@ describe.each(storeTargets)('subscription updates on $name', (target) => {
   it('reports a same-second, same-rank event as a tie and lets a higher rank through', async () => {
     const account = 'user_tie';
     await repo.apply(update({ accountId: account, eventId: 'evt_a', sourceCreated: 400 }));
-    expect(await repo.apply(update({ accountId: account, eventId: 'evt_b', status: 'canceled', sourceCreated: 400 }))).toBe('tie');
-    expect(await repo.apply(update({ accountId: account, eventId: 'evt_b', status: 'canceled', sourceCreated: 400, sourceRank: 1 }))).toBe('applied');
+    expect(await repo.apply(update({ accountId: account, eventId: 'evt_b', status: 'past_due', sourceCreated: 400 }))).toBe('tie');
+    expect(await repo.apply(update({ accountId: account, eventId: 'evt_b', status: 'past_due', sourceCreated: 400, sourceRank: 1 }))).toBe('applied');
+    expect((await repo.statusOf(account)).status).toBe('past_due');
+    // A fresh provider read of the same second also wins over an equal key.
+    expect(await repo.apply(update({ accountId: account, eventId: 'read_1', status: 'active', sourceCreated: 400, sourceRank: 1, authoritative: true }))).toBe('applied');
+    expect((await repo.statusOf(account)).status).toBe('active');
+  });
+
+  it('lets the end of a subscription win even when stamped earlier, and never revives it', async () => {
+    const account = 'user_end';
+    await repo.apply(update({ accountId: account, eventId: 'evt_past_due', status: 'past_due', sourceCreated: 2_000 }));
+    expect(await repo.apply(update({ accountId: account, eventId: 'evt_deleted', status: 'canceled', sourceCreated: 1_900 }))).toBe('applied');
+    expect(await repo.apply(update({ accountId: account, eventId: 'evt_late_active', status: 'active', sourceCreated: 3_000 }))).toBe('stale');
     expect((await repo.statusOf(account)).status).toBe('canceled');
+    // A new subscription of the same account does replace the ended one.
+    expect(await repo.apply(update({ accountId: account, eventId: 'evt_new_sub', providerSubscriptionId: 'sub_2', status: 'active', sourceCreated: 3_100 }))).toBe('applied');
+    expect((await repo.statusOf(account)).status).toBe('active');
   });
 
   it('converges when many updates race for one account: the newest wins', async () => {

@@ -2,7 +2,9 @@ import { isEntitledStatus, type SubscriptionStatusOutput } from '@verifieddit/co
 import { eq, sql } from 'drizzle-orm';
 import { customers, subscriptions } from '../store/schema.js';
 import type { Store } from '../store/store.js';
-import type { ApplyOutcome, SubscriptionUpdate } from './types.js';
+import { TERMINAL_STATUSES, type ApplyOutcome, type SubscriptionUpdate } from './types.js';
+
+const terminalList = sql.raw(TERMINAL_STATUSES.map((s) => `'${s}'`).join(', '));
 
 export interface StoredSubscription {
   accountId: string;
@@ -21,8 +23,13 @@ export interface StoredSubscription {
 
 /**
  * Subscription state per account. `apply` is a single atomic upsert whose WHERE clause only lets a
- * strictly newer (source_created, source_rank) through, so duplicates and out-of-order deliveries
- * cannot put an older state on top of a newer one — on one process or many sharing PostgreSQL.
+ * newer state through, so duplicates and out-of-order deliveries cannot put an older state on top of
+ * a newer one — on one process or many sharing PostgreSQL. "Newer" means:
+ *  - an end (canceled, incomplete_expired) of the stored subscription always wins over its live
+ *    states, and nothing revives an ended subscription (Stripe never does; event timestamps can
+ *    disagree, e.g. a past_due update stamped after the deletion);
+ *  - otherwise a strictly greater (source_created, source_rank), or an equal one from a fresh
+ *    provider read (`authoritative`).
  */
 export class SubscriptionRepository {
   constructor(private readonly store: Store) {}
@@ -50,7 +57,18 @@ export class SubscriptionRepository {
       .onConflictDoUpdate({
         target: subscriptions.accountId,
         set: changes,
-        setWhere: sql`(${subscriptions.sourceCreated}, ${subscriptions.sourceRank}) < (${update.sourceCreated}, ${update.sourceRank})`,
+        setWhere: sql`${update.eventId} IS DISTINCT FROM ${subscriptions.lastEventId} AND (
+          (${subscriptions.providerSubscriptionId} = ${update.providerSubscriptionId}
+            AND ${update.status} IN (${terminalList}) AND ${subscriptions.status} NOT IN (${terminalList}))
+          OR (
+            NOT (${subscriptions.providerSubscriptionId} = ${update.providerSubscriptionId} AND ${subscriptions.status} IN (${terminalList}))
+            AND ${
+              update.authoritative
+                ? sql`(${subscriptions.sourceCreated}, ${subscriptions.sourceRank}) <= (${update.sourceCreated}, ${update.sourceRank})`
+                : sql`(${subscriptions.sourceCreated}, ${subscriptions.sourceRank}) < (${update.sourceCreated}, ${update.sourceRank})`
+            }
+          )
+        )`,
       })
       .returning({ accountId: subscriptions.accountId });
     if (written.length) return 'applied';

@@ -20,7 +20,15 @@ export interface SubscriptionUpdate {
   sourceCreated: number;
   /** Ordering within one second; a fresh provider read outranks every event of the same second. */
   sourceRank: number;
+  /**
+   * A fresh read of the provider's current state (not an event's snapshot): it also wins over an
+   * equal ordering key, since it is at least as new as anything stored for that second.
+   */
+  authoritative?: boolean;
 }
+
+/** Stripe never revives these: once stored for a subscription, only a different subscription replaces them. */
+export const TERMINAL_STATUSES = ['canceled', 'incomplete_expired'] as const;
 
 export type ApplyOutcome = 'applied' | 'stale' | 'duplicate' | 'tie';
 

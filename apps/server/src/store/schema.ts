@@ -50,6 +50,10 @@ export const webhookEvents = pgTable(
     lastError: text('last_error'),
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
     processedAt: timestamp('processed_at', { withTimezone: true }),
+    lockedUntil: timestamp('locked_until', { withTimezone: true }),
+    lockedBy: text('locked_by'),
+    outcome: text('outcome'),
+    reason: text('reason'),
   },
   (t) => [index('webhook_events_pending_idx').on(t.status, t.nextAttemptAt)],
 );

@@ -76,7 +76,8 @@ export function localBillingPages(deps: LocalPagesDeps): Router {
           accountId: session.accountId,
           provider: 'local',
           providerCustomerId: session.customerId,
-          providerSubscriptionId: localId('sub', session.accountId, req.params.token),
+          // A new id per payment: an ended subscription is never revived, a new one replaces it.
+          providerSubscriptionId: localId('sub', session.accountId, req.params.token, String(now())),
           planId: session.planId,
           status: 'active',
           features: session.features,
