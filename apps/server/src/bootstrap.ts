@@ -9,6 +9,8 @@ import type { Config } from './config.js';
 import type { Services } from './context.js';
 import type { Logger } from './logger.js';
 import { migrate, openStore, type Store } from './store/store.js';
+import type { InboxOptions } from './webhooks/inbox.js';
+import { wireWebhooks, type WebhookWiring } from './webhooks/wiring.js';
 
 declare const __APP_VERSION__: string | undefined;
 export const APP_VERSION = typeof __APP_VERSION__ === 'string' ? __APP_VERSION__ : '0.0.0-dev';
@@ -17,6 +19,7 @@ export interface Wiring {
   services: Services;
   billing: BillingWiring;
   aiDetect: AiDetection;
+  webhooks: WebhookWiring;
   mounts: { path: string; handler: RequestHandler }[];
 }
 
@@ -31,6 +34,7 @@ export interface WiringOverrides {
   catalog?: CatalogPort;
   authenticator?: Authenticator;
   aiDetect?: Partial<Pick<AiDetectionDeps, 'detector' | 'meter' | 'fetch' | 'now'>>;
+  webhookInbox?: InboxOptions;
 }
 
 /** Wires every port over an open store. The only place that picks implementations. */
@@ -41,6 +45,7 @@ export function wire(config: Config, store: Store, logger: Logger, overrides: Wi
   });
   logger.info({ provider: billing.provider.name }, 'billing provider selected');
   const aiDetect = wireAiDetection(config, store, billing, logger, overrides.aiDetect);
+  const webhooks = wireWebhooks(config, store, billing, logger, overrides.webhookInbox);
   const services: Services = {
     version: APP_VERSION,
     startedAt: Date.now(),
@@ -49,7 +54,8 @@ export function wire(config: Config, store: Store, logger: Logger, overrides: Wi
     billing: billing.service,
     aiDetect,
   };
-  return { services, billing, aiDetect, mounts: [...billing.mounts] };
+  // The webhook route reads raw bytes, so it is mounted before the JSON parsers.
+  return { services, billing, aiDetect, webhooks, mounts: [{ path: '/', handler: webhooks.router }, ...billing.mounts] };
 }
 
 /** Opens the store, migrates it and wires every port. */
@@ -66,11 +72,14 @@ export async function buildRuntime(config: Config, logger: Logger): Promise<Runt
   const wiring = wire(config, store, logger);
   // Usage reaches Stripe from the outbox in the background; a Stripe outage only delays it.
   const outbox = wiring.aiDetect.startOutbox();
+  // Webhook events whose processing failed are retried from the inbox, not only by Stripe.
+  const retries = wiring.webhooks.processor.start();
   return {
     store,
     ...wiring,
     async close() {
       await outbox.stop();
+      await retries.stop();
       await store.close();
     },
   };

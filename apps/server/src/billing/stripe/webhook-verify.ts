@@ -1,0 +1,68 @@
+import Stripe from 'stripe';
+
+/** A verified provider event, reduced to what the inbox needs. Provider-neutral. */
+export interface VerifiedEvent {
+  id: string;
+  type: string;
+  created: number;
+  apiVersion: string | null;
+  livemode: boolean;
+  payload: unknown;
+}
+
+export type WebhookRejectionReason = 'missing_signature' | 'bad_signature' | 'stale_timestamp' | 'not_json' | 'not_an_event' | 'not_configured';
+
+export class WebhookRejection extends Error {
+  constructor(
+    readonly reason: WebhookRejectionReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'WebhookRejection';
+  }
+}
+
+/** Verifies webhook deliveries; the route knows only this port, never `stripe`. */
+export interface WebhookVerifier {
+  verify(rawBody: Buffer, signatureHeader: string | undefined): VerifiedEvent;
+}
+
+/**
+ * Stripe signature verification over the exact bytes received, with Stripe's 300 s tolerance.
+ * Several secrets may be configured at once (rotation): the delivery is accepted if any one matches.
+ */
+export function createStripeWebhookVerifier(secrets: string[], toleranceSeconds = 300): WebhookVerifier {
+  // constructEvent never calls the API; the key is only there to build the object.
+  const stripe = new Stripe('sk_test_webhook_verification_only', { telemetry: false });
+  return {
+    verify(rawBody, signatureHeader) {
+      if (!secrets.length) throw new WebhookRejection('not_configured', 'STRIPE_WEBHOOK_SECRET is not configured');
+      if (!signatureHeader) throw new WebhookRejection('missing_signature', 'Missing Stripe-Signature header');
+      let lastError: unknown;
+      for (const secret of secrets) {
+        try {
+          const event = stripe.webhooks.constructEvent(rawBody, signatureHeader, secret, toleranceSeconds);
+          if (!event || typeof event.id !== 'string' || typeof event.type !== 'string' || typeof event.created !== 'number') {
+            throw new WebhookRejection('not_an_event', 'The payload is not a Stripe event');
+          }
+          return {
+            id: event.id,
+            type: event.type,
+            created: event.created,
+            apiVersion: event.api_version ?? null,
+            livemode: Boolean(event.livemode),
+            payload: event,
+          };
+        } catch (error) {
+          if (error instanceof WebhookRejection) throw error;
+          // A valid signature over bytes that are not JSON: constructEvent's JSON.parse fails.
+          if (error instanceof SyntaxError) throw new WebhookRejection('not_json', 'The payload is not valid JSON');
+          lastError = error;
+        }
+      }
+      const message = lastError instanceof Error ? lastError.message : String(lastError);
+      if (/tolerance/i.test(message)) throw new WebhookRejection('stale_timestamp', 'The signature timestamp is outside the 300 s tolerance');
+      throw new WebhookRejection('bad_signature', 'No configured signing secret matches the Stripe-Signature header');
+    },
+  };
+}

@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import type { VerifiedEvent } from '../billing/stripe/webhook-verify.js';
+import type { Store } from '../store/store.js';
+
+export type InboxStatus = 'received' | 'processing' | 'retrying' | 'processed' | 'ignored' | 'unmapped' | 'failed';
+
+export interface InboxRow {
+  id: string;
+  type: string;
+  created: number;
+  status: InboxStatus;
+  attempts: number;
+  payload: unknown;
+  outcome: string | null;
+  reason: string | null;
+  lastError: string | null;
+  receivedAt: Date;
+}
+
+export interface InboxOptions {
+  /** Attempts before an event is parked as failed (replay it with `pnpm billing webhooks replay`). */
+  maxAttempts?: number;
+  /** First retry delay; doubles per attempt, capped at one hour. */
+  baseDelayMs?: number;
+  /** How long a claim is held; a crashed replica's claim is taken over after it. */
+  leaseMs?: number;
+  /** Who holds claims (one id per process). */
+  workerId?: string;
+}
+
+const toRow = (r: Record<string, unknown>): InboxRow => ({
+  id: String(r.id),
+  type: String(r.type),
+  created: Number(r.created),
+  status: r.status as InboxStatus,
+  attempts: Number(r.attempts),
+  payload: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload,
+  outcome: (r.outcome as string | null) ?? null,
+  reason: (r.reason as string | null) ?? null,
+  lastError: (r.last_error as string | null) ?? null,
+  receivedAt: new Date(r.received_at as string),
+});
+
+/**
+ * The durable inbox of webhook events, keyed by event id. Every state change is one atomic SQL
+ * statement, so any number of replicas can share it: an insert decides dedup, a leased claim
+ * decides who processes, and only the lease holder can complete or fail the event.
+ */
+export class WebhookInbox {
+  readonly workerId: string;
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly leaseMs: number;
+
+  constructor(
+    private readonly store: Store,
+    options: InboxOptions = {},
+  ) {
+    this.workerId = options.workerId ?? `worker_${randomUUID()}`;
+    this.maxAttempts = options.maxAttempts ?? 8;
+    this.baseDelayMs = options.baseDelayMs ?? 5_000;
+    this.leaseMs = options.leaseMs ?? 60_000;
+  }
+
+  /** Stores the event unless its id is already there. Resolves only once the row is durable. */
+  async record(event: VerifiedEvent, status: 'received' | 'ignored', provider = 'stripe'): Promise<'new' | 'duplicate'> {
+    const rows = await this.store.query(
+      `INSERT INTO webhook_events (id, provider, type, api_version, created, payload, status, next_attempt_at, outcome, processed_at)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, now(), $8, CASE WHEN $7 = 'ignored' THEN now() END)
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [event.id, provider, event.type, event.apiVersion, event.created, JSON.stringify(event.payload), status, status === 'ignored' ? 'ignored' : null],
+    );
+    return rows.length ? 'new' : 'duplicate';
+  }
+
+  /** Takes the lease on a due event; undefined when it is not due or another worker holds it. */
+  async claim(id: string): Promise<InboxRow | undefined> {
+    const rows = await this.store.query<Record<string, unknown>>(
+      `UPDATE webhook_events
+          SET status = 'processing', locked_by = $2, locked_until = now() + ($3::int * interval '1 millisecond'), attempts = attempts + 1
+        WHERE id = $1
+          AND ((status IN ('received', 'retrying') AND (next_attempt_at IS NULL OR next_attempt_at <= now()))
+               OR (status = 'processing' AND locked_until < now()))
+        RETURNING *`,
+      [id, this.workerId, this.leaseMs],
+    );
+    return rows[0] ? toRow(rows[0]) : undefined;
+  }
+
+  async complete(id: string, status: 'processed' | 'ignored' | 'unmapped', outcome: string, reason?: string): Promise<void> {
+    await this.store.query(
+      `UPDATE webhook_events SET status = $3, outcome = $4, reason = $5, processed_at = now(), locked_until = NULL, last_error = NULL
+        WHERE id = $1 AND locked_by = $2`,
+      [id, this.workerId, status, outcome, reason ?? null],
+    );
+  }
+
+  /** Schedules a retry with exponential backoff, or parks the event as failed after the bound. */
+  async fail(id: string, attempts: number, error: string): Promise<'retrying' | 'failed'> {
+    const failed = attempts >= this.maxAttempts;
+    const delay = Math.min(this.baseDelayMs * 2 ** Math.max(0, attempts - 1), 3_600_000);
+    await this.store.query(
+      `UPDATE webhook_events
+          SET status = $3, last_error = $4, locked_until = NULL,
+              next_attempt_at = CASE WHEN $3 = 'failed' THEN NULL ELSE now() + ($5::int * interval '1 millisecond') END
+        WHERE id = $1 AND locked_by = $2`,
+      [id, this.workerId, failed ? 'failed' : 'retrying', error.slice(0, 2000), delay],
+    );
+    return failed ? 'failed' : 'retrying';
+  }
+
+  /** Ids of events due for (re)processing, oldest first. */
+  async due(limit = 50): Promise<string[]> {
+    const rows = await this.store.query<{ id: string }>(
+      `SELECT id FROM webhook_events
+        WHERE (status IN ('received', 'retrying') AND (next_attempt_at IS NULL OR next_attempt_at <= now()))
+           OR (status = 'processing' AND locked_until < now())
+        ORDER BY created, received_at LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async get(id: string): Promise<InboxRow | undefined> {
+    const rows = await this.store.query<Record<string, unknown>>('SELECT * FROM webhook_events WHERE id = $1', [id]);
+    return rows[0] ? toRow(rows[0]) : undefined;
+  }
+
+  async list(status: InboxStatus, limit = 100): Promise<InboxRow[]> {
+    const rows = await this.store.query<Record<string, unknown>>(
+      'SELECT * FROM webhook_events WHERE status = $1 ORDER BY received_at DESC LIMIT $2',
+      [status, limit],
+    );
+    return rows.map(toRow);
+  }
+
+  /** Makes an event due again now, whatever happened to it (operators replay failed or unmapped ones). */
+  async requeue(id: string): Promise<boolean> {
+    const rows = await this.store.query(
+      `UPDATE webhook_events SET status = 'received', attempts = 0, next_attempt_at = now(), locked_until = NULL, last_error = NULL
+        WHERE id = $1 AND status <> 'processing' RETURNING id`,
+      [id],
+    );
+    return rows.length > 0;
+  }
+
+  async requeueFailed(): Promise<string[]> {
+    const rows = await this.store.query<{ id: string }>(
+      `UPDATE webhook_events SET status = 'received', attempts = 0, next_attempt_at = now(), last_error = NULL
+        WHERE status = 'failed' RETURNING id`,
+    );
+    return rows.map((r) => r.id);
+  }
+}

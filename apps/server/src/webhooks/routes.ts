@@ -1,0 +1,61 @@
+import express, { type Router } from 'express';
+import type { WebhookEventSource } from '../billing/stripe/events.js';
+import { WebhookRejection, type WebhookVerifier } from '../billing/stripe/webhook-verify.js';
+import { AppError } from '../errors.js';
+import { sendError } from '../http/errors.js';
+import type { WebhookInbox } from './inbox.js';
+import type { WebhookProcessor } from './processor.js';
+
+export const WEBHOOK_PATHS = ['/webhook', '/api/internal/stripe/webhook'];
+export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
+
+export interface WebhookRouteDeps {
+  verifier: WebhookVerifier;
+  source: Pick<WebhookEventSource, 'handles'>;
+  inbox: WebhookInbox;
+  processor: WebhookProcessor;
+  /** The pinned API version; events rendered with another one are logged. */
+  expectedApiVersion: string;
+}
+
+/**
+ * The Stripe webhook endpoint. Raw body (mounted before any JSON parser) so the signature is checked
+ * over the exact bytes; the event is durable in the inbox before the 2xx; processing happens right
+ * after, and a processing failure never fails the delivery (the inbox retries it).
+ */
+export function webhookRoutes(deps: WebhookRouteDeps): Router {
+  const router = express.Router();
+  router.post(WEBHOOK_PATHS, express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), async (req, res, next) => {
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    let event;
+    try {
+      event = deps.verifier.verify(raw, req.get('stripe-signature'));
+    } catch (error) {
+      if (!(error instanceof WebhookRejection)) return next(error);
+      req.log.warn({ webhookRejected: error.reason }, 'webhook delivery rejected');
+      const code =
+        error.reason === 'not_configured' ? 'NOT_READY' : error.reason === 'not_json' || error.reason === 'not_an_event' ? 'WEBHOOK_PAYLOAD_INVALID' : 'WEBHOOK_SIGNATURE_INVALID';
+      return sendError(res, req.id, new AppError(code, error.message, { details: { reason: error.reason } }));
+    }
+
+    if (event.apiVersion && event.apiVersion !== deps.expectedApiVersion) {
+      req.log.warn({ eventId: event.id, apiVersion: event.apiVersion, pinned: deps.expectedApiVersion }, 'webhook event rendered with another API version');
+    }
+    const handled = deps.source.handles(event.type);
+    let recorded: 'new' | 'duplicate';
+    try {
+      recorded = await deps.inbox.record(event, handled ? 'received' : 'ignored');
+    } catch (error) {
+      // Not durable, so not acknowledged: Stripe will deliver it again.
+      req.log.error({ err: error, eventId: event.id }, 'could not store webhook event');
+      return sendError(res, req.id, new AppError('NOT_READY', 'Could not store the event; retry later'));
+    }
+    if (recorded === 'new' && handled) await deps.processor.process(event.id);
+    res.json({ received: true, ...(recorded === 'duplicate' ? { duplicate: true } : {}), ...(handled ? {} : { ignored: true }) });
+  });
+  router.all(WEBHOOK_PATHS, (req, res) => {
+    res.setHeader('allow', 'POST');
+    sendError(res, req.id, new AppError('METHOD_NOT_ALLOWED', `Use POST for ${req.path}`));
+  });
+  return router;
+}
