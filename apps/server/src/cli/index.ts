@@ -4,6 +4,7 @@ import { migrateCommand } from './migrate.js';
 import { sightengineUsageCommand } from './sightengine.js';
 import { stripeCatalogSyncCommand, stripeTestCommand } from './stripe.js';
 import type { CliCommand, CliIo } from './types.js';
+import { webhooksListCommand, webhooksReplayCommand } from './webhooks.js';
 
 /** Every operator command. Add a module and list it here. */
 export const commands: CliCommand[] = [
@@ -15,6 +16,8 @@ export const commands: CliCommand[] = [
   stripeCatalogSyncCommand,
   stripeTestCommand,
   sightengineUsageCommand,
+  webhooksListCommand,
+  webhooksReplayCommand,
 ];
 
 export function usage(): string {
