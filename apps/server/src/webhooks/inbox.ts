@@ -62,15 +62,26 @@ export class WebhookInbox {
     this.leaseMs = options.leaseMs ?? 60_000;
   }
 
-  /** Stores the event unless its id is already there. Resolves only once the row is durable. */
-  async record(event: VerifiedEvent, status: 'received' | 'ignored', provider = 'stripe'): Promise<'new' | 'duplicate'> {
-    const rows = await this.store.query(
-      `INSERT INTO webhook_events (id, provider, type, api_version, created, payload, status, next_attempt_at, outcome, processed_at)
-       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, now(), $8, CASE WHEN $7 = 'ignored' THEN now() END)
-       ON CONFLICT (id) DO NOTHING RETURNING id`,
-      [event.id, provider, event.type, event.apiVersion, event.created, JSON.stringify(event.payload), status, status === 'ignored' ? 'ignored' : null],
+  /**
+   * Stores the event unless its id is already there; resolves only once the row is durable. A
+   * handled event is stored already claimed by this worker (one statement instead of two), so the
+   * delivery that brought it processes it right away; a duplicate returns undefined.
+   */
+  async record(event: VerifiedEvent, disposition: 'claim' | 'ignored', provider = 'stripe'): Promise<InboxRow | undefined> {
+    const claim = disposition === 'claim';
+    const rows = await this.store.query<Record<string, unknown>>(
+      `INSERT INTO webhook_events (id, provider, type, api_version, created, payload, status, attempts, next_attempt_at,
+                                   locked_by, locked_until, outcome, processed_at)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, now(),
+               $9, CASE WHEN $9::text IS NULL THEN NULL ELSE now() + ($10::int * interval '1 millisecond') END, $11,
+               CASE WHEN $9::text IS NULL THEN now() END)
+       ON CONFLICT (id) DO NOTHING RETURNING *`,
+      [
+        event.id, provider, event.type, event.apiVersion, event.created, JSON.stringify(event.payload),
+        claim ? 'processing' : 'ignored', claim ? 1 : 0, claim ? this.workerId : null, this.leaseMs, claim ? null : 'ignored',
+      ],
     );
-    return rows.length ? 'new' : 'duplicate';
+    return rows[0] ? toRow(rows[0]) : undefined;
   }
 
   /** Takes the lease on a due event; undefined when it is not due or another worker holds it. */

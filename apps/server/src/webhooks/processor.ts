@@ -2,7 +2,7 @@ import type { WebhookEventSource } from '../billing/stripe/events.js';
 import type { SubscriptionRepository } from '../billing/subscriptions.js';
 import type { ApplyOutcome } from '../billing/types.js';
 import type { LogPort } from '../logger.js';
-import type { WebhookInbox } from './inbox.js';
+import type { InboxRow, WebhookInbox } from './inbox.js';
 
 export type ProcessResult =
   | { status: 'processed'; outcome: ApplyOutcome }
@@ -26,9 +26,14 @@ export class WebhookProcessor {
 
   /** Processes one event if it is due and nobody else holds it; undefined otherwise. */
   async process(id: string): Promise<ProcessResult | undefined> {
+    const row = await this.deps.inbox.claim(id);
+    return row ? this.processClaimed(row) : undefined;
+  }
+
+  /** Processes an event this worker holds the claim on. */
+  async processClaimed(row: InboxRow): Promise<ProcessResult> {
     const { inbox, source, subscriptions, log } = this.deps;
-    const row = await inbox.claim(id);
-    if (!row) return undefined;
+    const id = row.id;
     try {
       const mapped = await source.map(row.payload);
       if (mapped.kind !== 'update') {

@@ -42,16 +42,16 @@ export function webhookRoutes(deps: WebhookRouteDeps): Router {
       req.log.warn({ eventId: event.id, apiVersion: event.apiVersion, pinned: deps.expectedApiVersion }, 'webhook event rendered with another API version');
     }
     const handled = deps.source.handles(event.type);
-    let recorded: 'new' | 'duplicate';
+    let recorded;
     try {
-      recorded = await deps.inbox.record(event, handled ? 'received' : 'ignored');
+      recorded = await deps.inbox.record(event, handled ? 'claim' : 'ignored');
     } catch (error) {
       // Not durable, so not acknowledged: Stripe will deliver it again.
       req.log.error({ err: error, eventId: event.id }, 'could not store webhook event');
       return sendError(res, req.id, new AppError('NOT_READY', 'Could not store the event; retry later'));
     }
-    if (recorded === 'new' && handled) await deps.processor.process(event.id);
-    res.json({ received: true, ...(recorded === 'duplicate' ? { duplicate: true } : {}), ...(handled ? {} : { ignored: true }) });
+    if (recorded && handled) await deps.processor.processClaimed(recorded);
+    res.json({ received: true, ...(recorded ? {} : { duplicate: true }), ...(handled ? {} : { ignored: true }) });
   });
   router.all(WEBHOOK_PATHS, (req, res) => {
     res.setHeader('allow', 'POST');
