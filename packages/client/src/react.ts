@@ -1,0 +1,37 @@
+import type { QueryClient } from '@tanstack/react-query';
+import { createTRPCContext, createTRPCOptionsProxy, type TRPCOptionsProxy } from '@trpc/tanstack-react-query';
+import type { TRPCClient } from '@trpc/client';
+import type { AppRouter } from '@verifieddit/server';
+import { createClient, type ClientOptions } from './client.js';
+
+/**
+ * TanStack Query for the verifieddit API through tRPC's own integration (`@trpc/tanstack-react-query`):
+ *
+ *   const client = createClient({ url, getToken: () => clerk.session?.getToken() });
+ *   <QueryClientProvider client={queryClient}>
+ *     <VerifiedditProvider trpcClient={client} queryClient={queryClient}>…
+ *   const api = useVerifieddit();
+ *   const status = useQuery(api.billing.subscriptionStatus.queryOptions());
+ */
+const context = createTRPCContext<AppRouter>();
+
+export type VerifiedditOptionsProxy = TRPCOptionsProxy<AppRouter>;
+
+type VerifiedditContext = ReturnType<typeof createTRPCContext<AppRouter>>;
+
+/** Provides the client and query client to `useVerifieddit()`: props `{ trpcClient, queryClient, children }`. */
+export const VerifiedditProvider: VerifiedditContext['TRPCProvider'] = context.TRPCProvider;
+
+/** Typed `queryOptions()` / `mutationOptions()` / `queryKey()` for every procedure, inside the provider. */
+export const useVerifieddit: () => VerifiedditOptionsProxy = context.useTRPC;
+
+/** The plain client from the provider, for imperative calls. */
+export const useVerifiedditClient: () => TRPCClient<AppRouter> = context.useTRPCClient;
+
+/** The same options proxy without React context: route loaders, prefetching, tests. */
+export function createVerifiedditQueryOptions(options: ClientOptions & { queryClient: QueryClient }): VerifiedditOptionsProxy {
+  const { queryClient, ...clientOptions } = options;
+  return createTRPCOptionsProxy<AppRouter>({ client: createClient(clientOptions), queryClient });
+}
+
+export { createClient, type ClientOptions };
