@@ -1,26 +1,16 @@
-import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { startWiredApp } from '../../../apps/server/src/testing/harness.js';
-import { storeTargets, type TestStore } from '../../../apps/server/src/testing/stores.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { useWiredApp } from '../../../apps/server/src/testing/fixtures.js';
 import { createClient, getErrorCode, type ErrorCode } from './index.js';
 
 const APP = 'https://app.verifieddit.test';
 
 describe('billing through the SDK against a real server', () => {
-  let t: TestStore;
-  let server: Awaited<ReturnType<typeof startWiredApp>>;
-  beforeAll(async () => {
-    t = await storeTargets[0]!.open();
-    server = await startWiredApp({ store: t.store });
-  });
-  afterAll(async () => {
-    await server.shutdown();
-    await t.dispose();
-  });
+  const fixture = useWiredApp();
 
-  const clientFor = (user: string) => createClient({ url: server.url, getToken: () => `dev_${user}` });
+  const clientFor = (user: string) => createClient({ url: fixture.app.url, getToken: () => `dev_${user}` });
 
   it('lists plans without signing in', async () => {
-    const { plans } = await createClient({ url: server.url }).billing.plans.query();
+    const { plans } = await createClient({ url: fixture.app.url }).billing.plans.query();
     expect(plans.map((plan) => plan.id)).toEqual(['free', 'pro']);
     expectTypeOf<(typeof plans)[number]['prices'][number]['amount']>().toEqualTypeOf<number>();
   });
@@ -58,7 +48,7 @@ describe('billing through the SDK against a real server', () => {
     expect(getErrorCode(missing)).toBe('VALIDATION_FAILED');
     // @ts-expect-error — subscriptionStatus is a query, not a mutation
     expect(() => client.billing.subscriptionStatus.mutate).toBeDefined();
-    const unauthenticated = await createClient({ url: server.url }).billing.subscriptionStatus.query().catch((e: unknown) => e);
+    const unauthenticated = await createClient({ url: fixture.app.url }).billing.subscriptionStatus.query().catch((e: unknown) => e);
     expect(getErrorCode(unauthenticated)).toBe('UNAUTHENTICATED');
   });
 });

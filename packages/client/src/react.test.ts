@@ -1,27 +1,17 @@
 import { QueryClient } from '@tanstack/react-query';
-import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { startWiredApp } from '../../../apps/server/src/testing/harness.js';
-import { storeTargets, type TestStore } from '../../../apps/server/src/testing/stores.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { useWiredApp } from '../../../apps/server/src/testing/fixtures.js';
 import { getErrorCode } from './index.js';
 import { createVerifiedditQueryOptions } from './react.js';
 
 const APP = 'https://app.verifieddit.test';
 
 describe('TanStack Query options through tRPC against a real server', () => {
-  let t: TestStore;
-  let server: Awaited<ReturnType<typeof startWiredApp>>;
-  beforeAll(async () => {
-    t = await storeTargets[0]!.open();
-    server = await startWiredApp({ store: t.store });
-  });
-  afterAll(async () => {
-    await server.shutdown();
-    await t.dispose();
-  });
+  const fixture = useWiredApp();
 
   it('fetches and caches a query, and runs a mutation, with inferred types', async () => {
     const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-    const api = createVerifiedditQueryOptions({ url: server.url, getToken: () => 'dev_react_user', queryClient });
+    const api = createVerifiedditQueryOptions({ url: fixture.app.url, getToken: () => 'dev_react_user', queryClient });
 
     const status = await queryClient.fetchQuery(api.billing.subscriptionStatus.queryOptions());
     expectTypeOf(status.features).toEqualTypeOf<string[]>();
@@ -35,7 +25,7 @@ describe('TanStack Query options through tRPC against a real server', () => {
     expect(session.url).toContain('/local-billing/checkout/');
 
     const failure = await queryClient
-      .fetchQuery(createVerifiedditQueryOptions({ url: server.url, queryClient }).billing.subscriptionStatus.queryOptions())
+      .fetchQuery(createVerifiedditQueryOptions({ url: fixture.app.url, queryClient }).billing.subscriptionStatus.queryOptions())
       .catch((e: unknown) => e);
     expect(getErrorCode(failure)).toBe('UNAUTHENTICATED');
 

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SubscriptionRepository } from '../billing/subscriptions.js';
-import { signedDelivery, stripeEvent, type EventFixture } from '../testing/stripe-events.js';
+import { signedDelivery, stripeScenario, type EventFixture } from '../testing/stripe-events.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
 import { postgresTargetOrUndefined, type TestStore } from '../testing/stores.js';
 
@@ -74,22 +74,10 @@ describe.runIf(postgresTargetOrUndefined)('two server processes on one PostgreSQ
     const deliveries: { body: string }[] = [];
     for (let i = 0; i < 8; i++) {
       const ended = i % 2 === 0; // half live their whole life, half only its first second
-      const tag = `r${i}`;
-      const account = `user_replica_${tag}`;
-      const sub = `sub_replica_${tag}`;
-      const events = (ended ? life : life.slice(0, 3)).map((name) => {
-        const e = stripeEvent(name);
-        e.id = `${e.id}_${tag}`;
-        const o = e.data.object;
-        if (o.metadata?.account_id) o.metadata.account_id = account;
-        if (o.client_reference_id) o.client_reference_id = account;
-        if (o.object === 'subscription') o.id = sub;
-        if (o.subscription) o.subscription = sub;
-        o.customer = `cus_replica_${tag}`;
-        return e;
-      });
-      const truth = stripeEvent(ended ? 'customer.subscription.deleted' : 'customer.subscription.updated').data.object;
-      stripe.putSubscription({ ...truth, id: sub, customer: `cus_replica_${tag}`, metadata: { ...truth.metadata, account_id: account } });
+      const s = stripeScenario(`r${i}`, stripe);
+      const events = (ended ? life : life.slice(0, 3)).map(s.event);
+      s.truth(ended ? 'customer.subscription.deleted' : 'customer.subscription.updated');
+      const account = s.account;
       accounts.push({ account, expected: ended ? 'canceled' : 'active', ids: events.map((e) => e.id) });
       for (const e of events) deliveries.push({ body: JSON.stringify(e) }, { body: JSON.stringify(e) });
     }

@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWiredApp } from '../testing/harness.js';
-import { signedDelivery, stripeEvent, type EventFixture } from '../testing/stripe-events.js';
+import { signedDelivery, stripeScenario } from '../testing/stripe-events.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
 import { storeTargets, type TestStore } from '../testing/stores.js';
 
 const OLD_SECRET = 'whsec_previousSigningSecret';
 const NEW_SECRET = 'whsec_currentSigningSecret';
-const ACCOUNT = 'user_2pQf8kXz7WmN3aLb';
-const SUB = 'sub_1QpR7sB7WZ01zgkWa9Xc3TzQ';
 
 describe.each(storeTargets)('Stripe webhooks on $name', (target) => {
   let t: TestStore;
@@ -29,26 +27,7 @@ describe.each(storeTargets)('Stripe webhooks on $name', (target) => {
     await t.dispose();
   });
 
-  /** A fixture event re-keyed for one scenario, so scenarios never share ids or accounts. */
-  const scenario = (tag: string) => {
-    const account = `${ACCOUNT}_${tag}`;
-    const sub = `${SUB}_${tag}`;
-    const customer = `cus_${tag}`;
-    const event = (name: EventFixture) => {
-      const e = stripeEvent(name);
-      e.id = `${e.id}_${tag}`;
-      const o = e.data.object;
-      if (o.metadata?.account_id) o.metadata.account_id = account;
-      if (o.client_reference_id) o.client_reference_id = account;
-      if (o.object === 'subscription') o.id = sub;
-      if (o.subscription) o.subscription = sub;
-      if (o.customer === 'cus_RkT2b9Qx1LmZ7d') o.customer = customer;
-      return e;
-    };
-    /** Puts the subscription's current truth in the Stripe double, for re-reads. */
-    const truth = (name: EventFixture) => stripe.putSubscription({ ...event(name).data.object });
-    return { account, sub, customer, event, truth };
-  };
+  const scenario = (tag: string) => stripeScenario(tag, stripe);
 
   const deliver = async (payload: unknown, options: { secret?: string; timestamp?: number; path?: string; raw?: string } = {}) => {
     const body = options.raw ?? JSON.stringify(payload);
