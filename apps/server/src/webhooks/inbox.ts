@@ -26,6 +26,11 @@ export interface InboxOptions {
   leaseMs?: number;
   /** Who holds claims (one id per process). */
   workerId?: string;
+  /**
+   * How long a delivery waits for its inline processing before answering 2xx anyway (the event is
+   * already durable; processing goes on under its lease). Keeps Stripe from timing out on a slow read.
+   */
+  inlineDeadlineMs?: number;
 }
 
 const toRow = (r: Record<string, unknown>): InboxRow => ({
@@ -59,7 +64,8 @@ export class WebhookInbox {
     this.workerId = options.workerId ?? `worker_${randomUUID()}`;
     this.maxAttempts = options.maxAttempts ?? 8;
     this.baseDelayMs = options.baseDelayMs ?? 5_000;
-    this.leaseMs = options.leaseMs ?? 60_000;
+    // Above the worst case of one processing: a Stripe read is at most 3 attempts of 20 s plus backoff.
+    this.leaseMs = options.leaseMs ?? 120_000;
   }
 
   /**
@@ -118,6 +124,28 @@ export class WebhookInbox {
       [id, this.workerId, failed ? 'failed' : 'retrying', error.slice(0, 2000), delay],
     );
     return failed ? 'failed' : 'retrying';
+  }
+
+  /**
+   * Claims up to `limit` due events in one statement, oldest first. `FOR UPDATE SKIP LOCKED` lets
+   * replicas polling together take disjoint rows instead of queueing on the same ones; the WHERE is
+   * re-checked on the locked row, so a row another worker claimed meanwhile is never taken twice.
+   */
+  async claimDue(limit = 1): Promise<InboxRow[]> {
+    const rows = await this.store.query<Record<string, unknown>>(
+      `UPDATE webhook_events AS w
+          SET status = 'processing', locked_by = $2, locked_until = now() + ($3::int * interval '1 millisecond'), attempts = w.attempts + 1
+         FROM (SELECT id FROM webhook_events
+                WHERE (status IN ('received', 'retrying') AND (next_attempt_at IS NULL OR next_attempt_at <= now()))
+                   OR (status = 'processing' AND locked_until < now())
+                ORDER BY created, received_at
+                LIMIT $1
+                FOR UPDATE SKIP LOCKED) AS due
+        WHERE w.id = due.id
+        RETURNING w.*`,
+      [limit, this.workerId, this.leaseMs],
+    );
+    return rows.map(toRow).sort((a, b) => a.created - b.created || a.receivedAt.getTime() - b.receivedAt.getTime());
   }
 
   /** Ids of events due for (re)processing, oldest first. */

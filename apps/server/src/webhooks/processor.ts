@@ -42,7 +42,9 @@ export class WebhookProcessor {
         return { status: mapped.kind, reason: mapped.reason };
       }
       let outcome = await subscriptions.apply(mapped.update);
-      if (outcome === 'tie') {
+      // An update that already is a fresh provider read (checkout completion) spent this event's one
+      // read: a tie then means the store already holds that same state, so no second read.
+      if (outcome === 'tie' && !mapped.update.authoritative) {
         const fresh = await source.reread(mapped.update);
         if (fresh) outcome = await subscriptions.apply(fresh);
       }
@@ -57,11 +59,17 @@ export class WebhookProcessor {
     }
   }
 
-  /** One pass of the retry worker over due events. */
+  /**
+   * One pass of the retry worker: claims due events one at a time (each lease starts when its
+   * processing does) until none is due or `limit` were processed.
+   */
   async runDue(limit = 50): Promise<number> {
     let done = 0;
-    for (const id of await this.deps.inbox.due(limit)) {
-      if (await this.process(id)) done++;
+    while (done < limit) {
+      const [row] = await this.deps.inbox.claimDue(1);
+      if (!row) break;
+      await this.processClaimed(row);
+      done++;
     }
     return done;
   }

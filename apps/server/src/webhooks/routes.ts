@@ -16,7 +16,11 @@ export interface WebhookRouteDeps {
   processor: WebhookProcessor;
   /** The pinned API version; events rendered with another one are logged. */
   expectedApiVersion: string;
+  /** How long a delivery waits for inline processing before answering anyway (default 8 s). */
+  inlineDeadlineMs?: number;
 }
+
+export const DEFAULT_INLINE_DEADLINE_MS = 8_000;
 
 /**
  * The Stripe webhook endpoint. Raw body (mounted before any JSON parser) so the signature is checked
@@ -50,7 +54,20 @@ export function webhookRoutes(deps: WebhookRouteDeps): Router {
       req.log.error({ err: error, eventId: event.id }, 'could not store webhook event');
       return sendError(res, req.id, new AppError('NOT_READY', 'Could not store the event; retry later'));
     }
-    if (recorded && handled) await deps.processor.processClaimed(recorded);
+    if (recorded && handled) {
+      // Durable from here on, so the answer is 2xx whatever processing does: a failure is retried from
+      // the inbox, and a slow one (e.g. a Stripe read) finishes under its lease after we answer.
+      const processing = deps.processor.processClaimed(recorded).catch((error: unknown) => {
+        req.log.error({ err: error, eventId: event.id }, 'webhook processing failed after the event was stored; the retry worker takes it over');
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), deps.inlineDeadlineMs ?? DEFAULT_INLINE_DEADLINE_MS);
+      });
+      const late = (await Promise.race([processing, deadline])) === 'late';
+      clearTimeout(timer);
+      if (late) req.log.warn({ eventId: event.id }, 'webhook processing still running at the deadline; acknowledged, it continues in the background');
+    }
     res.json({ received: true, ...(recorded ? {} : { duplicate: true }), ...(handled ? {} : { ignored: true }) });
   });
   router.all(WEBHOOK_PATHS, (req, res) => {

@@ -38,6 +38,7 @@ export function wireWebhooks(
     inbox,
     processor,
     expectedApiVersion: config.stripe.apiVersion,
+    ...(options.inlineDeadlineMs !== undefined ? { inlineDeadlineMs: options.inlineDeadlineMs } : {}),
   });
   return { inbox, processor, router };
 }
