@@ -1,22 +1,24 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFixture } from './fixture-files.js';
 
 /**
  * A double of Sightengine's API on 127.0.0.1, answering with the payloads in
- * `shared/fixtures/sightengine/` (checked out beside the repository). It parses the multipart body,
+ * `fixtures/sightengine/` (in the repository; loaded when the double starts, so a missing file fails
+ * the start with a message instead of a request). It parses the multipart body,
  * checks the fields like the real API would, and counts every call so tests can prove how many
  * operations were spent.
  */
 
 export type FixtureName = 'check-genai-success' | 'check-genai-success-minimal' | 'error-credentials' | 'error-media' | 'error-usage-limit';
 
+const FIXTURE_NAMES: readonly FixtureName[] = ['check-genai-success', 'check-genai-success-minimal', 'error-credentials', 'error-media', 'error-usage-limit'];
 const fixtureCache = new Map<FixtureName, Record<string, unknown>>();
 export function sightengineFixture(name: FixtureName): Record<string, unknown> {
   let fixture = fixtureCache.get(name);
   if (!fixture) {
-    fixture = JSON.parse(readFileSync(new URL(`../../../../../shared/fixtures/sightengine/${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
+    fixture = readFixture<Record<string, unknown>>(`sightengine/${name}.json`);
     fixtureCache.set(name, fixture);
   }
   return structuredClone(fixture);
@@ -71,7 +73,10 @@ export async function startSightengineDouble(options: { apiUser?: string; apiSec
     res.end(typeof body === 'string' ? body : JSON.stringify(body));
   };
 
-  const server = http.createServer(async (req, res) => {
+  // Every answer comes from a fixture: read them all now, so a missing one throws here (at start).
+  for (const name of FIXTURE_NAMES) sightengineFixture(name);
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://double');
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -118,6 +123,14 @@ export async function startSightengineDouble(options: { apiUser?: string; apiSec
     const body = sightengineFixture(answer.fixture);
     if (body.status === 'success') charged += Number((body.request as { operations?: number } | undefined)?.operations ?? 1);
     return send(res, answer.httpStatus ?? 200, body);
+  };
+  // A bug in the double must fail the call that hit it, never leave it hanging until the client's timeout.
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      console.error('sightengine double: handler failed', error);
+      if (res.headersSent) res.destroy();
+      else send(res, 500, { status: 'failure', error: { type: 'unknown_error', message: `sightengine double: ${(error as Error).message}` } });
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

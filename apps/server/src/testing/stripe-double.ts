@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createStripeClient, type Stripe } from '../billing/stripe/client.js';
+import { readFixture } from './fixture-files.js';
 
 /**
  * A stateful double of the Stripe API: a real HTTP server on 127.0.0.1 that stripe-node talks to
@@ -52,10 +52,8 @@ interface Failure {
 /** The account's default API version: what Stripe answers when a request pins none. */
 export const DOUBLE_DEFAULT_API_VERSION = '2026-10-28.endive';
 
-/** Stripe's example objects (stripe/openapi fixtures3.json), copied beside this file so the repo carries them. */
-const fixtures = JSON.parse(readFileSync(new URL('./stripe-fixtures.json', import.meta.url), 'utf8')) as {
-  resources: Record<string, Record<string, unknown>>;
-};
+/** Stripe's example objects (stripe/openapi fixtures3.json, in fixtures/stripe/): read at import, so a missing file fails at start. */
+const fixtures = readFixture<{ resources: Record<string, Record<string, unknown>> }>('stripe/openapi-fixtures3.json');
 function template(resource: string): Record<string, unknown> {
   const found = fixtures.resources[resource];
   if (!found) throw new Error(`no Stripe fixture for ${resource}`);

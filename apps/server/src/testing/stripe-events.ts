@@ -1,8 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFixture } from './fixture-files.js';
 import type { StripeDouble } from './stripe-double.js';
-
-/** The shared Stripe event fixtures (../shared/fixtures/stripe beside the checkout). */
-const FIXTURES = new URL('../../../../../shared/fixtures/stripe/', import.meta.url);
 
 export type EventFixture =
   | 'checkout.session.completed'
@@ -15,7 +12,8 @@ export type EventFixture =
   | 'invoice.paid.ignored';
 
 export function stripeEvent(name: EventFixture): Record<string, any> {
-  return JSON.parse(readFileSync(new URL(`event.${name}.json`, FIXTURES), 'utf8')) as Record<string, any>;
+  // The Stripe event fixtures, in the repository (fixtures/stripe/).
+  return readFixture<Record<string, any>>(`stripe/event.${name}.json`);
 }
 
 /** Signs a payload exactly as Stripe does (stripe-node's own test helper). */
