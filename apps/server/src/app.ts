@@ -6,6 +6,7 @@ import { openApiRoute } from './http/openapi.js';
 import { requestContext } from './http/request-context.js';
 import { restAliases } from './http/rest-aliases.js';
 import type { Logger } from './logger.js';
+import { dutiesOf, type Role } from './roles.js';
 import { appRouter } from './routers/index.js';
 
 export interface AppDeps {
@@ -15,6 +16,8 @@ export interface AppDeps {
   jsonBodyLimit?: number;
   /** Extra routers, e.g. the local billing provider's Checkout and Portal pages. */
   mounts?: { path: string; handler: RequestHandler }[];
+  /** This process's ROLE and the background workers it runs; default `all`. Only the API duty changes routes here. */
+  role?: { name: Role; workers: readonly string[] };
 }
 
 export const DEFAULT_JSON_BODY_LIMIT = 1024 * 1024;
@@ -28,8 +31,15 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', false);
   app.use(requestContext(deps.logger));
 
+  const role = deps.role?.name ?? 'all';
   app.get('/health', (_req, res) => {
-    res.json({ status: 'ok', version: deps.services.version, uptimeSeconds: Math.round((Date.now() - deps.services.startedAt) / 1000) });
+    res.json({
+      status: 'ok',
+      version: deps.services.version,
+      uptimeSeconds: Math.round((Date.now() - deps.services.startedAt) / 1000),
+      role,
+      ...(deps.role ? { workers: deps.role.workers } : {}),
+    });
   });
   app.get('/ready', async (req, res) => {
     try {
@@ -42,6 +52,10 @@ export function createApp(deps: AppDeps): Express {
   });
 
   for (const mount of deps.mounts ?? []) app.use(mount.path, mount.handler);
+
+  // Every role serves /health and /ready; roles without the API duty stop here, so everything below
+  // (tRPC, REST aliases, OpenAPI) answers 404 on webhooks and worker instances and a misrouted request fails loudly.
+  if (!dutiesOf(role).api) app.use(notFound);
 
   // Only the image-upload routes take large bodies; body-parser skips a body already parsed.
   const imageJson = express.json({ limit: IMAGE_JSON_BODY_LIMIT });

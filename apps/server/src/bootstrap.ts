@@ -8,6 +8,7 @@ import type { CatalogPort } from './billing/catalog.js';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
 import type { Logger } from './logger.js';
+import { dutiesOf, startBackgroundWorkers, type BackgroundWorker, type RunningWorkers } from './roles.js';
 import { migrate, openStore, type Store } from './store/store.js';
 import type { InboxOptions } from './webhooks/inbox.js';
 import { wireWebhooks, type WebhookWiring } from './webhooks/wiring.js';
@@ -25,6 +26,8 @@ export interface Wiring {
 
 export interface Runtime extends Wiring {
   store: Store;
+  /** The background workers this process runs (none for ROLE=api). */
+  workers: RunningWorkers;
   close(): Promise<void>;
 }
 
@@ -70,16 +73,28 @@ export async function buildRuntime(config: Config, logger: Logger): Promise<Runt
   }
   logger.info({ store: store.kind }, 'store ready');
   const wiring = wire(config, store, logger);
-  // Usage reaches Stripe from the outbox in the background; a Stripe outage only delays it.
-  const outbox = wiring.aiDetect.startOutbox();
-  // Webhook events whose processing failed are retried from the inbox, not only by Stripe.
-  const retries = wiring.webhooks.processor.start();
+  const interval = config.workerIntervalMs;
+  // Every periodic job is listed here and started (or not) by the role, in one place.
+  const background: BackgroundWorker[] = [
+    // Usage reaches Stripe from the outbox in the background; a Stripe outage only delays it.
+    { name: 'meter-outbox', start: () => wiring.aiDetect.startOutbox(interval) },
+    // Webhook events whose processing failed are retried from the inbox, not only by Stripe.
+    { name: 'webhook-retry', start: () => wiring.webhooks.processor.start(interval) },
+  ];
+  const workers = startBackgroundWorkers(config.role, background, logger);
+  const duties = dutiesOf(config.role);
+  // The webhook router reads raw bytes, so it stays first; the local billing pages are API surface.
+  const mounts = [
+    ...(duties.webhooks ? [{ path: '/', handler: wiring.webhooks.router }] : []),
+    ...(duties.api ? wiring.billing.mounts : []),
+  ];
   return {
     store,
     ...wiring,
+    mounts,
+    workers,
     async close() {
-      await outbox.stop();
-      await retries.stop();
+      await workers.stop();
       await store.close();
     },
   };

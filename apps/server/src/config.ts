@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { ROLES, type Role } from './roles.js';
 
 /**
  * The one place that reads process.env. Everything else receives a typed `Config`.
@@ -135,6 +136,15 @@ const envSchema = z.object({
   AI_DETECT_CACHE_TTL_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().positive().optional()),
   AI_DETECT_RATE_PER_MINUTE: z.preprocess(emptyToUndefined, z.coerce.number().int().positive().default(10)),
   AI_DETECT_RATE_BURST: z.preprocess(emptyToUndefined, z.coerce.number().int().positive().default(5)),
+  ROLE: z.preprocess(
+    emptyToUndefined,
+    z.enum(ROLES, { error: `must be one of ${ROLES.join(', ')}` }).default('all'),
+  ),
+  WORKER_INTERVAL_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(50).max(3_600_000).optional()),
+  METRICS_TOKEN: z.preprocess(
+    emptyToUndefined,
+    z.string().min(16, 'must be at least 16 characters (it is the only thing guarding /metrics)').refine((v) => !/\s/.test(v), 'contains white space').optional(),
+  ),
   AI_DETECT_FETCH_ALLOW_LOOPBACK: z.preprocess(
     emptyToUndefined,
     z
@@ -184,6 +194,12 @@ export interface Config {
     /** Test-only: let the image fetcher reach 127.0.0.1. Refused in production. */
     fetchAllowLoopback: boolean;
   };
+  /** What this process does: serve the API, take webhooks, run background workers (see roles.ts). */
+  role: Role;
+  /** How often each background worker polls; undefined: each worker's own default (retries 5 s, outbox 10 s). */
+  workerIntervalMs: number | undefined;
+  /** Bearer token for GET /metrics; undefined: /metrics answers 404. */
+  metricsToken: string | undefined;
   /** Every secret value in this config, so the logger can scrub them wherever they appear. */
   secrets: string[];
 }
@@ -234,6 +250,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     e.CLERK_SECRET_KEY,
     e.SIGHTENGINE_API_SECRET,
     passwordOf(e.DATABASE_URL),
+    e.METRICS_TOKEN,
   ].filter((value): value is string => typeof value === 'string' && value.length >= 4);
 
   return {
@@ -270,6 +287,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       rateBurst: e.AI_DETECT_RATE_BURST,
       fetchAllowLoopback: e.AI_DETECT_FETCH_ALLOW_LOOPBACK,
     },
+    role: e.ROLE,
+    workerIntervalMs: e.WORKER_INTERVAL_MS,
+    metricsToken: e.METRICS_TOKEN,
     secrets,
   };
 }

@@ -1,10 +1,15 @@
 import { createApp } from './app.js';
 import { buildRuntime } from './bootstrap.js';
+import { runCli } from './cli/index.js';
 import { ConfigError, loadConfig, loadDotEnvIfDevelopment } from './config.js';
 import { createLogger } from './logger.js';
 import { listen } from './server.js';
 
-async function main(): Promise<void> {
+/**
+ * `node index.js` serves; `node index.js <command>` (e.g. `migrate`) runs an operator command, so the
+ * production artifact alone can migrate its database.
+ */
+async function main(argv: string[]): Promise<void> {
   loadDotEnvIfDevelopment();
   let config;
   try {
@@ -16,11 +21,15 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  if (argv.length) {
+    const code = await runCli(argv, config, { out: (text) => process.stdout.write(`${text}\n`), err: (text) => process.stderr.write(`${text}\n`) });
+    process.exit(code);
+  }
   const logger = createLogger({ level: config.logLevel, pretty: !config.isProduction && process.stdout.isTTY === true, secrets: config.secrets });
   const runtime = await buildRuntime(config, logger);
-  const app = createApp({ logger, services: runtime.services, mounts: runtime.mounts });
+  const app = createApp({ logger, services: runtime.services, mounts: runtime.mounts, role: { name: config.role, workers: runtime.workers.names } });
   const running = await listen(app, config.port);
-  logger.info({ port: running.port, env: config.nodeEnv }, `listening on http://localhost:${running.port}`);
+  logger.info({ port: running.port, env: config.nodeEnv, role: config.role }, `listening on http://localhost:${running.port}`);
 
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
@@ -34,7 +43,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', (signal) => void stop(signal));
 }
 
-main().catch((error: unknown) => {
+main(process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });
