@@ -4,6 +4,8 @@ import type { AiDetectionDeps, AiDetection } from './ai-detect/service.js';
 import { createAuthenticator, type Authenticator } from './auth/authenticator.js';
 import { wireBilling, type BillingWiring } from './billing/wiring.js';
 import type { BillingProvider } from './billing/types.js';
+import { openSubscriptionChanges } from './billing/changes/bus.js';
+import type { SubscriptionChanges } from './billing/changes/ports.js';
 import type { CatalogPort } from './billing/catalog.js';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
@@ -38,6 +40,8 @@ export interface WiringOverrides {
   authenticator?: Authenticator;
   aiDetect?: Partial<Pick<AiDetectionDeps, 'detector' | 'meter' | 'fetch' | 'now'>>;
   webhookInbox?: InboxOptions;
+  /** The change bus (buildRuntime opens the PostgreSQL one); in-process when absent. */
+  changes?: SubscriptionChanges;
 }
 
 /** Wires every port over an open store. The only place that picks implementations. */
@@ -45,6 +49,7 @@ export function wire(config: Config, store: Store, logger: Logger, overrides: Wi
   const billing = wireBilling(config, store, {
     ...(overrides.billingProvider ? { provider: overrides.billingProvider } : {}),
     ...(overrides.catalog ? { catalog: overrides.catalog } : {}),
+    ...(overrides.changes ? { changes: overrides.changes } : {}),
   });
   logger.info({ provider: billing.provider.name }, 'billing provider selected');
   const aiDetect = wireAiDetection(config, store, billing, logger, overrides.aiDetect);
@@ -72,7 +77,9 @@ export async function buildRuntime(config: Config, logger: Logger): Promise<Runt
     throw error;
   }
   logger.info({ store: store.kind }, 'store ready');
-  const wiring = wire(config, store, logger);
+  // Across replicas on PostgreSQL (LISTEN/NOTIFY), in-process on PGlite.
+  const changes = await openSubscriptionChanges({ store, databaseUrl: config.databaseUrl, log: logger });
+  const wiring = wire(config, store, logger, { changes });
   const interval = config.workerIntervalMs;
   // Every periodic job is listed here and started (or not) by the role, in one place.
   const background: BackgroundWorker[] = [
@@ -95,6 +102,7 @@ export async function buildRuntime(config: Config, logger: Logger): Promise<Runt
     workers,
     async close() {
       await workers.stop();
+      await changes.close();
       await store.close();
     },
   };

@@ -1,7 +1,9 @@
 import { isEntitledStatus, type SubscriptionStatusOutput } from '@verifieddit/contracts';
-import { eq, sql } from 'drizzle-orm';
-import { customers, subscriptions } from '../store/schema.js';
+import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
+import { customers, subscriptionChanges, subscriptions } from '../store/schema.js';
 import type { Store } from '../store/store.js';
+import { SUBSCRIPTION_CHANGES_CHANNEL } from './changes/bus.js';
+import type { SubscriptionChanges } from './changes/ports.js';
 import { TERMINAL_STATUSES, type ApplyOutcome, type SubscriptionUpdate } from './types.js';
 
 const terminalList = sql.raw(TERMINAL_STATUSES.map((s) => `'${s}'`).join(', '));
@@ -30,9 +32,15 @@ export interface StoredSubscription {
  *    disagree, e.g. a past_due update stamped after the deletion);
  *  - otherwise a strictly greater (source_created, source_rank), or an equal one from a fresh
  *    provider read (`authoritative`).
+ * The same statement appends the change to `subscription_changes` and NOTIFYs other replicas (at
+ * commit), so history and notification exist exactly when the state changed; then `apply`
+ * publishes the change to this process's subscribers.
  */
 export class SubscriptionRepository {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly changes?: SubscriptionChanges,
+  ) {}
 
   async apply(update: SubscriptionUpdate): Promise<ApplyOutcome> {
     const values = {
@@ -51,7 +59,7 @@ export class SubscriptionRepository {
       updatedAt: new Date(),
     };
     const { accountId: _key, ...changes } = values;
-    const written = await this.store.db
+    const written = this.store.db
       .insert(subscriptions)
       .values(values)
       .onConflictDoUpdate({
@@ -71,7 +79,19 @@ export class SubscriptionRepository {
         )`,
       })
       .returning({ accountId: subscriptions.accountId });
-    if (written.length) return 'applied';
+    const snapshot = JSON.stringify(toStatusOutput(values));
+    const result = await this.store.db.execute<{ id: number | string }>(sql`
+      WITH written AS ${written},
+      change AS (
+        INSERT INTO subscription_changes (account_id, status)
+        SELECT account_id, ${snapshot}::jsonb FROM written RETURNING id, account_id
+      )
+      SELECT id, pg_notify(${SUBSCRIPTION_CHANGES_CHANNEL}, json_build_object('id', id, 'accountId', account_id)::text) FROM change`);
+    const [change] = (result as unknown as { rows: { id: number | string }[] }).rows;
+    if (change) {
+      this.changes?.publish({ id: Number(change.id), accountId: update.accountId });
+      return 'applied';
+    }
 
     const current = await this.get(update.accountId);
     if (current?.lastEventId === update.eventId) return 'duplicate';
@@ -95,17 +115,60 @@ export class SubscriptionRepository {
 
   async statusOf(accountId: string): Promise<SubscriptionStatusOutput> {
     const row = await this.get(accountId);
-    if (!row) return { status: 'none', plan: null, features: [], currentPeriodEnd: null, cancelAtPeriodEnd: false, provider: null };
-    const status = row.status as SubscriptionStatusOutput['status'];
-    return {
-      status,
-      plan: row.planId,
-      features: isEntitledStatus(status) ? row.features : [],
-      currentPeriodEnd: row.currentPeriodEnd?.toISOString() ?? null,
-      cancelAtPeriodEnd: row.cancelAtPeriodEnd,
-      provider: row.provider === 'stripe' || row.provider === 'local' ? row.provider : null,
-    };
+    return row ? toStatusOutput(row) : NO_SUBSCRIPTION;
   }
+
+  /** The current status and the id of the latest change that produced it (0 if none is kept). */
+  async statusWithChangeId(accountId: string): Promise<{ id: number; status: SubscriptionStatusOutput }> {
+    const [latest] = await this.store.db
+      .select({ id: subscriptionChanges.id })
+      .from(subscriptionChanges)
+      .where(eq(subscriptionChanges.accountId, accountId))
+      .orderBy(sql`${subscriptionChanges.id} DESC`)
+      .limit(1);
+    return { id: latest?.id ?? 0, status: await this.statusOf(accountId) };
+  }
+
+  /** The account's changes after `afterId`, oldest first, each with the status it left. */
+  async changesSince(accountId: string, afterId: number, limit = 100): Promise<{ id: number; status: SubscriptionStatusOutput }[]> {
+    const rows = await this.store.db
+      .select({ id: subscriptionChanges.id, status: subscriptionChanges.status })
+      .from(subscriptionChanges)
+      .where(and(eq(subscriptionChanges.accountId, accountId), gt(subscriptionChanges.id, afterId)))
+      .orderBy(asc(subscriptionChanges.id))
+      .limit(limit);
+    return rows.map((row) => ({ id: Number(row.id), status: row.status as SubscriptionStatusOutput }));
+  }
+
+  /** The oldest change id still kept for the account (to tell whether a Last-Event-ID can be replayed). */
+  async hasChangesAtOrBefore(accountId: string, id: number): Promise<boolean> {
+    const [row] = await this.store.db
+      .select({ id: subscriptionChanges.id })
+      .from(subscriptionChanges)
+      .where(and(eq(subscriptionChanges.accountId, accountId), lt(subscriptionChanges.id, id + 1)))
+      .limit(1);
+    return row !== undefined;
+  }
+
+  /** Keeps the history short: changes older than `olderThan` are only needed by streams long gone. */
+  async pruneChanges(olderThan: Date): Promise<number> {
+    const rows = await this.store.db.delete(subscriptionChanges).where(lt(subscriptionChanges.createdAt, olderThan)).returning({ id: subscriptionChanges.id });
+    return rows.length;
+  }
+}
+
+const NO_SUBSCRIPTION: SubscriptionStatusOutput = { status: 'none', plan: null, features: [], currentPeriodEnd: null, cancelAtPeriodEnd: false, provider: null };
+
+function toStatusOutput(row: Pick<StoredSubscription, 'status' | 'planId' | 'features' | 'currentPeriodEnd' | 'cancelAtPeriodEnd' | 'provider'>): SubscriptionStatusOutput {
+  const status = row.status as SubscriptionStatusOutput['status'];
+  return {
+    status,
+    plan: row.planId,
+    features: isEntitledStatus(status) ? row.features : [],
+    currentPeriodEnd: row.currentPeriodEnd?.toISOString() ?? null,
+    cancelAtPeriodEnd: row.cancelAtPeriodEnd,
+    provider: row.provider === 'stripe' || row.provider === 'local' ? row.provider : null,
+  };
 }
 
 /** One provider customer per account; concurrent callers converge on the first one stored. */

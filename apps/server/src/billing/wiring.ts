@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import type { RequestHandler } from 'express';
 import type { Config } from '../config.js';
 import type { Store } from '../store/store.js';
+import { InProcessSubscriptionChanges } from './changes/bus.js';
+import type { SubscriptionChanges } from './changes/ports.js';
 import { StoreCatalog, type CatalogPort } from './catalog.js';
 import { LocalBillingProvider, LocalTokenCodec } from './local/provider.js';
 import { localBillingPages } from './local/pages.js';
@@ -17,17 +19,20 @@ export interface BillingWiring {
   catalog: CatalogPort;
   customers: CustomerRepository;
   subscriptions: SubscriptionRepository;
+  /** Every applied subscription change, from any replica. */
+  changes: SubscriptionChanges;
   service: BillingService;
   /** Routes the provider needs on this server (the local Checkout/Portal pages). */
   mounts: { path: string; handler: RequestHandler }[];
 }
 
 /** Picks the billing provider: Stripe when a key is configured, else (never in production) the local one. */
-export function wireBilling(config: Config, store: Store, options: { catalog?: CatalogPort; provider?: BillingProvider } = {}): BillingWiring {
+export function wireBilling(config: Config, store: Store, options: { catalog?: CatalogPort; provider?: BillingProvider; changes?: SubscriptionChanges } = {}): BillingWiring {
   // The operator's stored catalog (`pnpm billing catalog put`), or the default until one is stored.
   const catalog = options.catalog ?? new StoreCatalog(store);
   const customers = new CustomerRepository(store);
-  const subscriptions = new SubscriptionRepository(store);
+  const changes = options.changes ?? new InProcessSubscriptionChanges();
+  const subscriptions = new SubscriptionRepository(store, changes);
   const mounts: BillingWiring['mounts'] = [];
   let provider = options.provider;
   if (!provider && config.stripe.secretKey) {
@@ -50,5 +55,5 @@ export function wireBilling(config: Config, store: Store, options: { catalog?: C
     appOrigins: config.appOrigins,
     defaultPriceId: config.stripe.defaultPriceId,
   });
-  return { provider, catalog, customers, subscriptions, service, mounts };
+  return { provider, catalog, customers, subscriptions, changes, service, mounts };
 }

@@ -123,4 +123,17 @@ export const usageLedger = pgTable(
   (t) => [index('usage_ledger_outbox_idx').on(t.status, t.nextAttemptAt), index('usage_ledger_account_idx').on(t.accountId, t.period)],
 );
 
-export const schema = { customers, subscriptions, webhookEvents, schemaMigrations, usageCounters, catalogs, aiDetections, aiRateBuckets, usageLedger };
+/** A short history of applied subscription changes (migration 0012): live streams replay from it. */
+export const subscriptionChanges = pgTable(
+  'subscription_changes',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    accountId: text('account_id').notNull(),
+    /** The account's SubscriptionStatusOutput as this change left it. */
+    status: jsonb('status').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('subscription_changes_account_idx').on(t.accountId, t.id), index('subscription_changes_created_idx').on(t.createdAt)],
+);
+
+export const schema = { customers, subscriptions, webhookEvents, schemaMigrations, usageCounters, catalogs, aiDetections, aiRateBuckets, usageLedger, subscriptionChanges };

@@ -1,0 +1,179 @@
+import pg from 'pg';
+import type { LogPort } from '../../logger.js';
+import type { Store } from '../../store/store.js';
+import type { SubscriptionChange, SubscriptionChangeListener, SubscriptionChanges } from './ports.js';
+
+/** The PostgreSQL channel the subscription upsert notifies on (in the same statement, so only on commit). */
+export const SUBSCRIPTION_CHANGES_CHANNEL = 'subscription_changes';
+
+/** Fan-out to this process's subscribers; a throwing subscriber never stops the others. */
+export class InProcessSubscriptionChanges implements SubscriptionChanges {
+  private readonly listeners = new Set<SubscriptionChangeListener>();
+  constructor(protected readonly log?: LogPort) {}
+
+  publish(change: SubscriptionChange): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.log?.warn({ err: error, changeId: change.id }, 'subscription change listener failed');
+      }
+    }
+  }
+
+  subscribe(listener: SubscriptionChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  get subscriberCount(): number {
+    return this.listeners.size;
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+}
+
+export interface PostgresChangesOptions {
+  databaseUrl: string;
+  /** Reads the history, to replay what was committed while the LISTEN connection was down. */
+  store: Store;
+  log: LogPort;
+  /** First reconnect delay; doubles up to 30 s. */
+  reconnectMs?: number;
+}
+
+/**
+ * Changes across replicas: every replica holds one dedicated connection that LISTENs on
+ * `subscription_changes`. The upsert itself sends the NOTIFY (delivered at commit), so a replica
+ * that crashes right after committing still tells the others. Changes applied here are delivered
+ * locally at once and their loopback notification is ignored. When the LISTEN connection drops,
+ * it reconnects with backoff and replays the history committed meanwhile, so no change is missed.
+ */
+export class PostgresSubscriptionChanges extends InProcessSubscriptionChanges {
+  private client: pg.Client | undefined;
+  private closed = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private delay: number;
+  /** Ids already delivered (bounded): loopback notifications and replays must not repeat a change. */
+  private readonly seen = new Set<number>();
+  private lostAt: Date | undefined;
+
+  constructor(private readonly options: PostgresChangesOptions) {
+    super(options.log);
+    this.delay = options.reconnectMs ?? 250;
+  }
+
+  /** Resolves once listening, so a replica that says it is ready hears every change after that. */
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  override publish(change: SubscriptionChange): void {
+    if (!this.remember(change.id)) return;
+    super.publish(change);
+  }
+
+  private remember(id: number): boolean {
+    if (this.seen.has(id)) return false;
+    this.seen.add(id);
+    if (this.seen.size > 10_000) {
+      const oldest = this.seen.values().next().value;
+      if (oldest !== undefined) this.seen.delete(oldest);
+    }
+    return true;
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.options.databaseUrl, connectionTimeoutMillis: 5_000 });
+    client.on('notification', (message) => {
+      if (message.channel !== SUBSCRIPTION_CHANGES_CHANNEL || !message.payload) return;
+      try {
+        const parsed = JSON.parse(message.payload) as { id: number | string; accountId: string };
+        this.publish({ id: Number(parsed.id), accountId: parsed.accountId });
+      } catch (error) {
+        this.options.log.warn({ err: error }, 'unreadable subscription change notification');
+      }
+    });
+    const lost = (error?: Error) => {
+      if (this.client !== client) return;
+      this.client = undefined;
+      this.lostAt ??= new Date();
+      client.removeAllListeners('error');
+      client.on('error', () => {});
+      void client.end().catch(() => {});
+      if (this.closed) return;
+      this.options.log.warn({ err: error }, 'subscription change listener lost its connection; reconnecting');
+      this.scheduleReconnect();
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${SUBSCRIPTION_CHANGES_CHANNEL}`);
+    } catch (error) {
+      client.on('error', () => {});
+      await client.end().catch(() => {});
+      if (this.closed) return;
+      this.lostAt ??= new Date();
+      this.options.log.warn({ err: error }, 'subscription change listener could not connect; retrying');
+      this.scheduleReconnect();
+      return;
+    }
+    if (this.closed) {
+      await client.end().catch(() => {});
+      return;
+    }
+    this.client = client;
+    this.delay = this.options.reconnectMs ?? 250;
+    if (this.lostAt) await this.replaySince(this.lostAt);
+  }
+
+  private scheduleReconnect(): void {
+    if (this.retryTimer || this.closed) return;
+    const wait = this.delay;
+    this.delay = Math.min(this.delay * 2, 30_000);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.connect();
+    }, wait);
+    this.retryTimer.unref();
+  }
+
+  /** Ids are allocated before commit, so replay by time (with margin) rather than by id, and dedupe. */
+  private async replaySince(since: Date): Promise<void> {
+    try {
+      const rows = await this.options.store.query<{ id: number | string; account_id: string }>(
+        `SELECT id, account_id FROM subscription_changes WHERE created_at >= $1::timestamptz - interval '10 seconds' ORDER BY id`,
+        [since.toISOString()],
+      );
+      this.lostAt = undefined;
+      for (const row of rows) this.publish({ id: Number(row.id), accountId: row.account_id });
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'could not replay subscription changes after reconnecting; will retry');
+      setTimeout(() => void (this.closed || this.replaySince(since)), 1_000).unref();
+    }
+  }
+
+  get listening(): boolean {
+    return this.client !== undefined;
+  }
+
+  override async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const client = this.client;
+    this.client = undefined;
+    if (client) await client.end().catch(() => {});
+    await super.close();
+  }
+}
+
+/** PostgreSQL: LISTEN/NOTIFY across replicas. PGlite (one process): in-process. */
+export async function openSubscriptionChanges(options: { store: Store; databaseUrl: string | undefined; log: LogPort }): Promise<SubscriptionChanges> {
+  if (options.store.kind !== 'postgres' || !options.databaseUrl) return new InProcessSubscriptionChanges(options.log);
+  const bus = new PostgresSubscriptionChanges({ databaseUrl: options.databaseUrl, store: options.store, log: options.log });
+  await bus.start();
+  return bus;
+}

@@ -1,0 +1,20 @@
+/**
+ * The subscription change bus. `SubscriptionRepository.apply` publishes one change each time its
+ * ordered upsert actually changes an account's subscription; anything that must react to a change
+ * (live status streams, read caches) subscribes here instead of polling the store.
+ */
+export interface SubscriptionChange {
+  /** Monotonically increasing per store (the `subscription_changes` row id): an SSE event id. */
+  id: number;
+  accountId: string;
+}
+
+export type SubscriptionChangeListener = (change: SubscriptionChange) => void;
+
+export interface SubscriptionChanges {
+  /** Delivers a change applied by this process to every local subscriber (other replicas hear it from the store). */
+  publish(change: SubscriptionChange): void;
+  /** Calls `listener` for every change applied by any replica; returns the unsubscribe function. */
+  subscribe(listener: SubscriptionChangeListener): () => void;
+  close(): Promise<void>;
+}
