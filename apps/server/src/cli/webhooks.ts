@@ -30,17 +30,17 @@ function usageError(io: CliIo, error: unknown, usage: string): number {
 
 export const webhooksListCommand: CliCommand = {
   words: ['webhooks', 'list'],
-  usage: 'webhooks list --failed|--unmapped',
-  summary: 'list webhook events that failed for good, or that map to no account',
+  usage: 'webhooks list --failed|--unmapped|--invalid',
+  summary: 'list webhook events that failed for good, map to no account, or were refused as invalid',
   async run({ argv, config, io }) {
     let flags;
     try {
-      flags = parseFlags(argv, { booleans: ['failed', 'unmapped'] as const });
-      if (Boolean(flags.failed) === Boolean(flags.unmapped)) throw new CliUsageError('give exactly one of --failed or --unmapped');
+      flags = parseFlags(argv, { booleans: ['failed', 'unmapped', 'invalid'] as const });
+      if ([flags.failed, flags.unmapped, flags.invalid].filter(Boolean).length !== 1) throw new CliUsageError('give exactly one of --failed, --unmapped or --invalid');
     } catch (error) {
       return usageError(io, error, this.usage);
     }
-    const status = flags.failed ? 'failed' : 'unmapped';
+    const status = flags.failed ? 'failed' : flags.unmapped ? 'unmapped' : 'invalid';
     const rows = await withWebhooks(config, (webhooks) => webhooks.inbox.list(status, 500));
     if (!rows.length) io.out(`no ${status} events`);
     for (const row of rows) io.out(line(row));

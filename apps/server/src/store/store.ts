@@ -145,3 +145,13 @@ export async function migrate(store: Store, list: Migration[] = defaultMigration
     }
   });
 }
+
+/**
+ * Whether a failed statement was refused for its data (SQLSTATE class 22 data exception, 23
+ * integrity violation) rather than because the store is unreachable or unwell. Retrying the same
+ * data can never succeed; every other failure may.
+ */
+export function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+}

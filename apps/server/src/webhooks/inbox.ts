@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { VerifiedEvent } from '../billing/stripe/webhook-verify.js';
 import type { Store } from '../store/store.js';
 
-export type InboxStatus = 'received' | 'processing' | 'retrying' | 'processed' | 'ignored' | 'unmapped' | 'failed';
+export type InboxStatus = 'received' | 'processing' | 'retrying' | 'processed' | 'ignored' | 'unmapped' | 'failed' | 'invalid';
 
 export interface InboxRow {
   id: string;
@@ -88,6 +88,22 @@ export class WebhookInbox {
       ],
     );
     return rows[0] ? toRow(rows[0]) : undefined;
+  }
+
+  /**
+   * Keeps a signed event that can never be stored as-is or applied, for the operator: the raw body
+   * as a JSON string (so NULs and odd types survive) and why it was refused. Terminal: never processed
+   * nor replayed. A redelivery finds the row and changes nothing.
+   */
+  async recordInvalid(event: { id: string; type: string; created: number }, rawBody: string, reason: string, provider = 'stripe'): Promise<void> {
+    // A raw NUL byte cannot reach here inside valid JSON, but text columns refuse it: escape to be sure.
+    const raw = rawBody.replaceAll('\u0000', '\\u0000');
+    await this.store.query(
+      `INSERT INTO webhook_events (id, provider, type, created, payload, status, attempts, outcome, reason, processed_at)
+       VALUES ($1, $2, $3, $4, $5::jsonb, 'invalid', 0, 'invalid', $6, now())
+       ON CONFLICT (id) DO NOTHING`,
+      [event.id, provider, event.type, event.created, JSON.stringify(raw), reason.slice(0, 2000)],
+    );
   }
 
   /** Takes the lease on a due event; undefined when it is not due or another worker holds it. */
@@ -177,7 +193,7 @@ export class WebhookInbox {
   async requeue(id: string): Promise<boolean> {
     const rows = await this.store.query(
       `UPDATE webhook_events SET status = 'received', attempts = 0, next_attempt_at = now(), locked_until = NULL, last_error = NULL
-        WHERE id = $1 AND status <> 'processing' RETURNING id`,
+        WHERE id = $1 AND status NOT IN ('processing', 'invalid') RETURNING id`,
       [id],
     );
     return rows.length > 0;

@@ -1,8 +1,9 @@
-import express, { type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import type { WebhookEventSource } from '../billing/stripe/events.js';
 import { WebhookRejection, type WebhookVerifier } from '../billing/stripe/webhook-verify.js';
 import { AppError } from '../errors.js';
 import { sendError } from '../http/errors.js';
+import { isDataError } from '../store/store.js';
 import type { WebhookInbox } from './inbox.js';
 import type { WebhookProcessor } from './processor.js';
 
@@ -36,6 +37,7 @@ export function webhookRoutes(deps: WebhookRouteDeps): Router {
       event = deps.verifier.verify(raw, req.get('stripe-signature'));
     } catch (error) {
       if (!(error instanceof WebhookRejection)) return next(error);
+      if (error.reason === 'invalid_event') return refuseInvalid(req, res, deps.inbox, raw, error);
       req.log.warn({ webhookRejected: error.reason }, 'webhook delivery rejected');
       const code =
         error.reason === 'not_configured' ? 'NOT_READY' : error.reason === 'not_json' || error.reason === 'not_an_event' ? 'WEBHOOK_PAYLOAD_INVALID' : 'WEBHOOK_SIGNATURE_INVALID';
@@ -50,6 +52,10 @@ export function webhookRoutes(deps: WebhookRouteDeps): Router {
     try {
       recorded = await deps.inbox.record(event, handled ? 'claim' : 'ignored');
     } catch (error) {
+      // The store refused this event's data: no retry can help, so no 503 (Stripe would retry for days).
+      if (isDataError(error)) {
+        return refuseInvalid(req, res, deps.inbox, raw, new WebhookRejection('invalid_event', `The event can never be stored: ${(error as Error).message}`, event));
+      }
       // Not durable, so not acknowledged: Stripe will deliver it again.
       req.log.error({ err: error, eventId: event.id }, 'could not store webhook event');
       return sendError(res, req.id, new AppError('NOT_READY', 'Could not store the event; retry later'));
@@ -75,4 +81,26 @@ export function webhookRoutes(deps: WebhookRouteDeps): Router {
     sendError(res, req.id, new AppError('METHOD_NOT_ALLOWED', `Use POST for ${req.path}`));
   });
   return router;
+}
+
+/**
+ * A correctly signed event that can never be stored or applied: 400 with the reason, a warning for the
+ * operator, and a record of it (status `invalid`, raw body kept) when its id can be stored. Keeping the
+ * record is best effort: the answer is 400 whether or not the store is up, since retrying cannot help.
+ */
+async function refuseInvalid(req: Request, res: Response, inbox: WebhookInbox, raw: Buffer, rejection: WebhookRejection): Promise<void> {
+  let kept = false;
+  if (rejection.keep) {
+    try {
+      await inbox.recordInvalid(rejection.keep, raw.toString('utf8'), rejection.message);
+      kept = true;
+    } catch (error) {
+      req.log.error({ err: error, eventId: rejection.keep.id }, 'could not keep a record of an invalid webhook event');
+    }
+  }
+  req.log.warn(
+    { webhookRejected: rejection.reason, eventId: rejection.keep?.id, eventType: rejection.keep?.type, problem: rejection.message, kept },
+    'signed webhook event refused: it can never be stored or applied',
+  );
+  sendError(res, req.id, new AppError('WEBHOOK_PAYLOAD_INVALID', rejection.message, { details: { reason: rejection.reason, ...(kept ? { storedAs: 'invalid' } : {}) } }));
 }

@@ -1,4 +1,5 @@
 import Stripe from 'stripe';
+import { stripeEventProblem, type EventProblem } from './event-shape.js';
 
 /** A verified provider event, reduced to what the inbox needs. Provider-neutral. */
 export interface VerifiedEvent {
@@ -10,12 +11,14 @@ export interface VerifiedEvent {
   payload: unknown;
 }
 
-export type WebhookRejectionReason = 'missing_signature' | 'bad_signature' | 'stale_timestamp' | 'not_json' | 'not_an_event' | 'not_configured';
+export type WebhookRejectionReason = 'missing_signature' | 'bad_signature' | 'stale_timestamp' | 'not_json' | 'not_an_event' | 'invalid_event' | 'not_configured';
 
 export class WebhookRejection extends Error {
   constructor(
     readonly reason: WebhookRejectionReason,
     message: string,
+    /** For a signed event that can never be stored or applied: what can be kept of it, if anything. */
+    readonly keep?: EventProblem['keep'],
   ) {
     super(message);
     this.name = 'WebhookRejection';
@@ -42,9 +45,9 @@ export function createStripeWebhookVerifier(secrets: string[], toleranceSeconds 
       for (const secret of secrets) {
         try {
           const event = stripe.webhooks.constructEvent(rawBody, signatureHeader, secret, toleranceSeconds);
-          if (!event || typeof event.id !== 'string' || typeof event.type !== 'string' || typeof event.created !== 'number') {
-            throw new WebhookRejection('not_an_event', 'The payload is not a Stripe event');
-          }
+          if (!event || typeof event !== 'object' || Array.isArray(event)) throw new WebhookRejection('not_an_event', 'The payload is not a Stripe event');
+          const problem = stripeEventProblem(event);
+          if (problem) throw new WebhookRejection('invalid_event', `The event can never be stored or applied: ${problem.reason}`, problem.keep);
           return {
             id: event.id,
             type: event.type,

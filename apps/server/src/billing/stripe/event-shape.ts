@@ -1,0 +1,125 @@
+import { z } from 'zod';
+
+/**
+ * What a signed Stripe event must look like before we store it. A valid signature proves who sent
+ * the bytes, not that they can be stored (PostgreSQL refuses NUL and lone surrogates in jsonb, and a
+ * fractional `created` in a bigint) or applied (the mapping reads these fields). An event failing
+ * here can never succeed, so it is refused with 400 instead of a 503 that Stripe would retry for days.
+ */
+
+/** Far deeper than any Stripe event; also keeps the recursive JSON.stringify of the payload safe. */
+const MAX_DEPTH = 64;
+
+const storableText = z.string().min(1).max(255);
+const unixSeconds = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const metadata = z.record(z.string(), z.string()).nullish();
+const expandable = z.union([z.string(), z.looseObject({ id: z.string() })]).nullish();
+
+const envelope = z.looseObject({
+  id: storableText,
+  object: z.literal('event').optional(),
+  type: storableText,
+  created: unixSeconds,
+  api_version: z.string().nullish(),
+  livemode: z.boolean().optional(),
+  data: z.looseObject({ object: z.looseObject({}) }),
+});
+
+const subscription = z.looseObject({
+  id: z.string().min(1),
+  status: z.string(),
+  customer: expandable,
+  metadata,
+  cancel_at_period_end: z.boolean().nullish(),
+  items: z
+    .looseObject({
+      data: z.array(
+        z.looseObject({
+          current_period_end: unixSeconds.nullish(),
+          price: z.looseObject({ id: z.string().optional(), lookup_key: z.string().nullish() }).nullish(),
+        }),
+      ),
+    })
+    .nullish(),
+});
+
+const checkoutSession = z.looseObject({
+  mode: z.string(),
+  customer: expandable,
+  subscription: expandable,
+  metadata,
+  client_reference_id: z.string().nullish(),
+});
+
+/** The object schema for each event type whose object we read; other types are only stored. */
+const objectSchemas: Record<string, z.ZodType> = {
+  'customer.subscription.created': subscription,
+  'customer.subscription.updated': subscription,
+  'customer.subscription.deleted': subscription,
+  'checkout.session.completed': checkoutSession,
+};
+
+export interface EventProblem {
+  /** A sentence for the sender and the operator, naming the field. */
+  reason: string;
+  /** Enough to keep a record of the event, when its id can itself be stored. */
+  keep?: { id: string; type: string; created: number };
+}
+
+/** Lone surrogates: with the u flag a well-formed pair is one code point, so only unpaired halves match. */
+const LONE_SURROGATE = /\p{Cs}/u;
+const isStorableString = (value: string) => !value.includes('\u0000') && !LONE_SURROGATE.test(value);
+
+/** The first string (key or value) PostgreSQL would refuse, or nesting past MAX_DEPTH; iterative so depth cannot overflow the stack. */
+function unstorable(root: unknown): string | undefined {
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value: root, path: '', depth: 0 }];
+  while (stack.length) {
+    const { value, path, depth } = stack.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return `${path || 'the payload'} contains a NUL character (\\u0000)`;
+      if (LONE_SURROGATE.test(value)) return `${path || 'the payload'} contains an unpaired UTF-16 surrogate`;
+      continue;
+    }
+    if (!value || typeof value !== 'object') continue;
+    if (depth >= MAX_DEPTH) return `${path} is nested deeper than ${MAX_DEPTH} levels`;
+    for (const [key, child] of Object.entries(value)) {
+      const childPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+      if (!isStorableString(key)) return `${path || 'the payload'} has a key that contains a NUL character or an unpaired surrogate`;
+      stack.push({ value: child, path: childPath, depth: depth + 1 });
+    }
+  }
+  return undefined;
+}
+
+const describe = (issue: z.core.$ZodIssue, prefix: string) => {
+  const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+  return `${path || 'the payload'}: ${issue.message}`;
+};
+
+/** Why this parsed, signed payload can never be stored or applied; undefined when it can. */
+export function stripeEventProblem(payload: unknown): EventProblem | undefined {
+  const keep = keepable(payload);
+  const withKeep = (reason: string): EventProblem => (keep ? { reason, keep } : { reason });
+  const bad = unstorable(payload);
+  if (bad) return withKeep(bad);
+  const parsed = envelope.safeParse(payload);
+  if (!parsed.success) return withKeep(describe(parsed.error.issues[0]!, ''));
+  const schema = objectSchemas[parsed.data.type];
+  if (schema) {
+    const object = schema.safeParse(parsed.data.data.object);
+    if (!object.success) return withKeep(describe(object.error.issues[0]!, 'data.object'));
+  }
+  return undefined;
+}
+
+/** The id, type and time of an invalid event, when the id at least is a string we can store. */
+function keepable(payload: unknown): EventProblem['keep'] {
+  if (!payload || typeof payload !== 'object') return undefined;
+  const { id, type, created } = payload as Record<string, unknown>;
+  if (typeof id !== 'string' || !storableText.safeParse(id).success || !isStorableString(id)) return undefined;
+  return {
+    id,
+    type: typeof type === 'string' && storableText.safeParse(type).success && isStorableString(type) ? type : '(invalid)',
+    created: unixSeconds.safeParse(created).success ? (created as number) : 0,
+  };
+}
