@@ -1,0 +1,98 @@
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProcess, serverDir, startServerProcess } from '../testing/processes.js';
+import { postgresTargetOrUndefined } from '../testing/stores.js';
+
+/**
+ * The production artifact, as an operator gets it: `pnpm artifact` writes it, and it is copied alone
+ * into an empty folder outside the workspace, then run there on Node and on Bun with nothing but PATH
+ * in the environment. The bundle must already be built (the test task depends on build).
+ */
+const runtimes = [
+  { name: 'node', command: process.execPath },
+  // The bun devDependency's own binary (node_modules/.bin/bun is a shell shim around it).
+  { name: 'bun', command: join(serverDir, 'node_modules/bun/bin/bun.exe') },
+];
+
+let work: string;
+let artifact: string;
+
+beforeAll(async () => {
+  if (!existsSync(join(serverDir, 'dist/index.js'))) throw new Error('apps/server/dist/index.js is missing: run pnpm build first');
+  work = mkdtempSync(join(tmpdir(), 'vd-artifact-'));
+  const written = join(work, 'written');
+  const made = await runProcess(process.execPath, ['scripts/artifact.mjs', '--out', written, '--no-build'], { cwd: serverDir, env: {} });
+  expect(made.code, made.stderr).toBe(0);
+  // Copied alone into an empty folder: no workspace, no node_modules above it.
+  artifact = join(work, 'empty');
+  cpSync(written, artifact, { recursive: true });
+}, 120_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('the production artifact', () => {
+  it('holds the bundle, its package.json and PGlite, and nothing else', async () => {
+    expect(readdirSync(artifact).sort()).toEqual(['index.js', 'node_modules', 'package.json']);
+    expect(readdirSync(join(artifact, 'node_modules'))).toEqual(['@electric-sql']);
+    expect(readdirSync(join(artifact, 'node_modules/@electric-sql'))).toEqual(['pglite']);
+    const pglite = readdirSync(join(artifact, 'node_modules/@electric-sql/pglite/dist'));
+    expect(pglite).toEqual(expect.arrayContaining(['pglite.wasm', 'pglite.data', 'initdb.wasm', 'index.js']));
+    expect(pglite.filter((f) => /\.(map|cjs|d\.ts)$|\.tar\.gz$/.test(f))).toEqual([]);
+    // Nothing from the workspace is reachable from there (asked in a clean process: pnpm sets NODE_PATH here).
+    for (const name of ['@electric-sql/pglite', 'express', '@verifieddit/contracts']) {
+      const probe = await runProcess(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(name)})`], { cwd: artifact, env: {} });
+      expect(probe.code, name).toBe(name === '@electric-sql/pglite' ? 0 : 1);
+    }
+  });
+
+  describe.each(runtimes)('on $name', ({ name, command }) => {
+    it('migrates from the artifact alone, then a second run has nothing to do', async () => {
+      const env = { DATA_DIR: join(work, `data-${name}`) };
+      const first = await runProcess(command, ['index.js', 'migrate'], { cwd: artifact, env, timeoutMs: 150_000 });
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toMatch(/^applied: 0001_billing_core, /);
+      const second = await runProcess(command, ['index.js', 'migrate'], { cwd: artifact, env, timeoutMs: 150_000 });
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.stdout).toMatch(/^nothing to do \(\d+ already applied\)/);
+    }, 320_000);
+
+    it('serves /health, /ready and the API', async () => {
+      const server = await startServerProcess({ command, args: ['index.js'], cwd: artifact, env: { DATA_DIR: join(work, `data-${name}`) }, timeoutMs: 150_000 });
+      try {
+        const health = await fetch(`${server.url}/health`);
+        expect(health.status).toBe(200);
+        expect(await health.json()).toMatchObject({ status: 'ok', role: 'all' });
+        expect((await fetch(`${server.url}/ready`)).status).toBe(200);
+        expect((await fetch(`${server.url}/trpc/health`)).status).toBe(200);
+      } finally {
+        await server.stop();
+      }
+      expect(server.child.exitCode, server.output()).toBe(0);
+    }, 180_000);
+
+    it('refuses to start in production without the keys, naming each', async () => {
+      const result = await runProcess(command, ['index.js'], { cwd: artifact, env: { NODE_ENV: 'production' }, timeoutMs: 60_000 });
+      expect(result.code).toBe(1);
+      for (const variable of ['DATABASE_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'CLERK_PUBLISHABLE_KEY', 'SIGHTENGINE_API_USER']) {
+        expect(result.stderr).toContain(`${variable}`);
+      }
+      expect(result.stderr).toContain('required in production');
+    }, 90_000);
+  });
+
+  it.runIf(postgresTargetOrUndefined)('migrates a PostgreSQL database from the artifact alone', async () => {
+    const t = await postgresTargetOrUndefined!.open({ migrated: false });
+    try {
+      const result = await runProcess(process.execPath, ['index.js', 'migrate'], { cwd: artifact, env: { DATABASE_URL: t.databaseUrl! }, timeoutMs: 60_000 });
+      expect(result.code, result.stderr).toBe(0);
+      const applied = await t.store.query<{ id: string }>('SELECT id FROM schema_migrations');
+      expect(applied.length).toBeGreaterThanOrEqual(4);
+    } finally {
+      await t.dispose();
+    }
+  }, 90_000);
+});
