@@ -40,6 +40,37 @@ export async function recordUsage(store: Store, entry: LedgerEntry): Promise<boo
   return rows.length > 0;
 }
 
+/**
+ * An account has a provider customer when checkout mapped one (`customers`) or when its
+ * subscription carries one (subscriptions that reached us only through `customer.subscription.*`
+ * events: made in the Dashboard, migrated, or whose checkout completion is late or lost).
+ */
+const ACCOUNT_HAS_CUSTOMER = (account: string) => `(
+  EXISTS (SELECT 1 FROM customers c WHERE c.account_id = ${account})
+  OR EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = ${account} AND s.provider_customer_id IS NOT NULL))`;
+
+/**
+ * Puts usage parked as `no_customer` back in the outbox once its account has a customer; the rows
+ * keep their keys (the meter identifier) and timestamps, so they are sent exactly as they would
+ * have been. `recentSeconds` limits the look to customers and subscriptions written that recently
+ * (the periodic pass); without it every parked row is examined (once per process start).
+ */
+export async function releaseParkedUsage(store: Store, options: { recentSeconds?: number } = {}): Promise<number> {
+  const recent = options.recentSeconds;
+  const rows = await store.query(
+    recent === undefined
+      ? `UPDATE usage_ledger u SET status = 'pending', next_attempt_at = now()
+         WHERE u.status = 'no_customer' AND ${ACCOUNT_HAS_CUSTOMER('u.account_id')} RETURNING key`
+      : `UPDATE usage_ledger SET status = 'pending', next_attempt_at = now()
+         WHERE status = 'no_customer' AND account_id IN (
+           SELECT account_id FROM customers WHERE created_at > now() - make_interval(secs => $1)
+           UNION SELECT account_id FROM subscriptions WHERE provider_customer_id IS NOT NULL AND updated_at > now() - make_interval(secs => $1))
+         RETURNING key`,
+    recent === undefined ? [] : [recent],
+  );
+  return rows.length;
+}
+
 export interface OutboxOptions {
   store: Store;
   meter: UsageMeter;
@@ -53,9 +84,13 @@ export interface OutboxOptions {
   maxAttempts?: number;
   /** Delay before attempt n+1, in seconds. */
   backoffSeconds?: (attempts: number) => number;
+  /** Re-examine parked rows of accounts whose customer appeared this recently; undefined: all of them. */
+  releaseRecentSeconds?: number;
 }
 
 export interface FlushResult {
+  /** Parked rows put back because their account now has a customer. */
+  released: number;
   sent: number;
   failed: number;
   noCustomer: number;
@@ -80,6 +115,7 @@ export async function flushUsageOutbox(options: OutboxOptions): Promise<FlushRes
   const lease = options.leaseSeconds ?? 60;
   const maxAttempts = options.maxAttempts ?? 20;
   const backoff = options.backoffSeconds ?? ((attempts: number) => Math.min(3600, 5 * 2 ** (attempts - 1)));
+  const released = await releaseParkedUsage(store, options.releaseRecentSeconds === undefined ? {} : { recentSeconds: options.releaseRecentSeconds });
   const rows = await store.query<LedgerRow>(
     `UPDATE usage_ledger SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $2)
      WHERE key IN (
@@ -88,13 +124,19 @@ export async function flushUsageOutbox(options: OutboxOptions): Promise<FlushRes
      RETURNING key, account_id, event_name, quantity, occurred_at, attempts`,
     [options.batchSize ?? 100, lease],
   );
-  const result: FlushResult = { sent: 0, failed: 0, noCustomer: 0 };
+  const result: FlushResult = { released, sent: 0, failed: 0, noCustomer: 0 };
   for (const row of rows) {
     const customerId = await options.customerOf(row.account_id);
     if (!customerId) {
-      // Free users without a provider customer: the ledger is the record; nothing to bill.
-      await store.query(`UPDATE usage_ledger SET status = 'no_customer' WHERE key = $1`, [row.key]);
-      result.noCustomer++;
+      // Free users without a provider customer: the ledger is the record; nothing to bill yet. The
+      // check is repeated in the statement, so a customer that appeared since the lookup (whose
+      // release may already have run) leaves the row due again instead of parked.
+      const [parked] = await store.query<{ status: string }>(
+        `UPDATE usage_ledger SET status = CASE WHEN ${ACCOUNT_HAS_CUSTOMER('$2')} THEN 'pending' ELSE 'no_customer' END, next_attempt_at = now()
+         WHERE key = $1 RETURNING status`,
+        [row.key, row.account_id],
+      );
+      if (parked?.status === 'no_customer') result.noCustomer++;
       continue;
     }
     try {
@@ -118,9 +160,19 @@ export async function flushUsageOutbox(options: OutboxOptions): Promise<FlushRes
 /** Runs the outbox every `intervalMs` until stopped. */
 export function startUsageOutbox(options: OutboxOptions & { intervalMs?: number }): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
+  const intervalMs = options.intervalMs ?? 10_000;
+  // The first pass examines every parked row; later ones only accounts whose customer appeared
+  // lately (a window well above the interval, so a slow or skipped pass loses nothing).
+  let firstPass = true;
   const timer = setInterval(() => {
-    running = running.then(() => flushUsageOutbox(options)).catch((error) => options.log.warn({ err: error }, 'usage outbox flush failed'));
-  }, options.intervalMs ?? 10_000);
+    const releaseRecentSeconds = firstPass ? undefined : Math.max(600, (20 * intervalMs) / 1000);
+    running = running
+      .then(() => flushUsageOutbox({ ...options, ...(releaseRecentSeconds === undefined ? {} : { releaseRecentSeconds }) }))
+      .then(() => {
+        firstPass = false;
+      })
+      .catch((error) => options.log.warn({ err: error }, 'usage outbox flush failed'));
+  }, intervalMs);
   timer.unref();
   return {
     async stop() {

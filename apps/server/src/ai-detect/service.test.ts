@@ -162,7 +162,7 @@ describe.each(storeTargets)('AI detection service on $name', (target) => {
       now: clock.now,
       detector: new LocalDetector(),
       meter: { name: 'test', send: async (event) => void sent.push(event.identifier) },
-      customers: { get: async (id) => (id === 'bg_user' ? { customerId: 'cus_bg' } : undefined) },
+      customers: { billingCustomerOf: async (id) => (id === 'bg_user' ? 'cus_bg' : undefined) },
     });
     await t.store.query(`UPDATE usage_ledger SET status = 'sent' WHERE status = 'pending'`);
     await check(service, 'bg_user', pngVariant(`${target.name}:bg`));
@@ -303,7 +303,7 @@ describe.each(storeTargets)('AI detection service on $name', (target) => {
         sent.push(event);
       },
     };
-    const customers = { get: async (id: string) => (id === 'user_meter' ? { customerId: 'cus_meter' } : undefined) };
+    const customers = { billingCustomerOf: async (id: string) => (id === 'user_meter' ? 'cus_meter' : undefined) };
     const service = serviceOn(t.store, { now: clock.now, meter, customers });
     const image = pngVariant(`${target.name}:meter`);
     await check(service, 'user_meter', image);
@@ -317,10 +317,10 @@ describe.each(storeTargets)('AI detection service on $name', (target) => {
 
     await t.store.query(`UPDATE usage_ledger SET status = 'sent' WHERE account_id NOT IN ('user_meter', 'user_nocustomer')`);
     const first = await service.flushOutbox();
-    expect(first).toEqual({ sent: 1, failed: 1, noCustomer: 1 });
-    expect(await service.flushOutbox()).toEqual({ sent: 0, failed: 0, noCustomer: 0 }); // backoff not due yet
+    expect(first).toEqual({ released: 0, sent: 1, failed: 1, noCustomer: 1 });
+    expect(await service.flushOutbox()).toEqual({ released: 0, sent: 0, failed: 0, noCustomer: 0 }); // backoff not due yet
     await t.store.query(`UPDATE usage_ledger SET next_attempt_at = now() WHERE account_id = 'user_meter' AND status = 'pending'`);
-    expect(await service.flushOutbox()).toEqual({ sent: 1, failed: 0, noCustomer: 0 });
+    expect(await service.flushOutbox()).toEqual({ released: 0, sent: 1, failed: 0, noCustomer: 0 });
     expect(sent.map((e) => [e.eventName, e.customerId, e.value])).toEqual([
       ['ai_detection', 'cus_meter', 1],
       ['ai_detection', 'cus_meter', 1],

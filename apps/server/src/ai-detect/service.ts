@@ -46,7 +46,8 @@ export interface AiDetectionDeps {
   catalog: CatalogPort & { active?(): Promise<{ catalog: { meters: { eventName: string }[] } }> };
   subscriptions: Pick<SubscriptionRepository, 'statusOf'>;
   /** The provider customer of an account, for meter events. */
-  customers?: { get(accountId: string): Promise<{ customerId: string } | undefined> };
+  /** The account's provider customer, from checkout or from its subscription. */
+  customers?: { billingCustomerOf(accountId: string): Promise<string | undefined> };
   meter?: UsageMeter;
   config: AiDetectionSettings;
   log: LogPort;
@@ -270,10 +271,10 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
     },
 
     flushOutbox: () =>
-      flushUsageOutbox({ store: deps.store, meter, log: deps.log, customerOf: async (id) => (await deps.customers?.get(id))?.customerId }),
+      flushUsageOutbox({ store: deps.store, meter, log: deps.log, customerOf: async (id) => deps.customers?.billingCustomerOf(id) }),
 
     startOutbox: (intervalMs) =>
-      startUsageOutbox({ store: deps.store, meter, log: deps.log, intervalMs, customerOf: async (id) => (await deps.customers?.get(id))?.customerId }),
+      startUsageOutbox({ store: deps.store, meter, log: deps.log, intervalMs, customerOf: async (id) => deps.customers?.billingCustomerOf(id) }),
 
     async budget() {
       const period = periodOf(now());

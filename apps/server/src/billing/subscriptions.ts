@@ -180,6 +180,22 @@ export class CustomerRepository {
     return row ? { provider: row.provider, customerId: row.providerCustomerId } : undefined;
   }
 
+  /**
+   * The customer usage is billed to: the checkout mapping, else the customer on the account's
+   * subscription (subscriptions made in the Dashboard, migrated, or whose checkout completion is
+   * late or lost reach us only through subscription events).
+   */
+  async billingCustomerOf(accountId: string): Promise<string | undefined> {
+    const mapped = await this.get(accountId);
+    if (mapped) return mapped.customerId;
+    const [row] = await this.store.db
+      .select({ customerId: subscriptions.providerCustomerId })
+      .from(subscriptions)
+      .where(eq(subscriptions.accountId, accountId))
+      .limit(1);
+    return row?.customerId ?? undefined;
+  }
+
   async findAccountByCustomer(customerId: string): Promise<string | undefined> {
     const [row] = await this.store.db
       .select({ accountId: customers.accountId })
