@@ -155,3 +155,21 @@ export function isDataError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
 }
+
+/**
+ * Whether a failure says the store could not be reached or used right now (connection refused or
+ * lost, server shutting down or out of resources), as opposed to a statement that was refused.
+ * Such failures are worth retrying soon, and say nothing about the work being attempted.
+ */
+export function isStoreUnavailable(error: unknown): boolean {
+  // drizzle wraps driver errors; follow `cause` a few levels, but never into a provider's error.
+  for (let e = error as { code?: unknown; message?: unknown; cause?: unknown; name?: unknown } | null | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e.name === 'AppError') return false;
+    const code = typeof e.code === 'string' ? e.code : '';
+    // SQLSTATE 08 connection exception, 53 insufficient resources, 57 operator intervention (e.g.
+    // admin shutdown), 58 system error; and Node socket errors (ECONNREFUSED, ECONNRESET, …).
+    if (/^(08|53|57|58)[0-9A-Z]{3}$/.test(code) || /^E[A-Z]+$/.test(code)) return true;
+    if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|store is closed|after calling end on the pool/i.test(String(e.message ?? ''))) return true;
+  }
+  return false;
+}

@@ -103,6 +103,28 @@ describe.each(storeTargets)('webhook inbox claims on $name', (target) => {
     expect(await survivor.get(id)).toMatchObject({ status: 'processed', outcome: 'applied' });
   });
 
+  it('gives back only its own leases of attempts that ended unrecorded, never another worker\'s nor a fresh or running one', async () => {
+    const [dead, fresh, running, foreign] = ['dead', 'fresh', 'running', 'foreign'].map((k) => `evt_orphan_${k}_${target.name}`) as [string, string, string, string];
+    await insertDue([dead, running, foreign]);
+    const mine = new WebhookInbox(t.store, { workerId: 'orphans_mine' });
+    const other = new WebhookInbox(second, { workerId: 'orphans_other' });
+    for (const id of [dead, running]) expect(await mine.claim(id)).toBeDefined();
+    expect(await other.claim(foreign)).toBeDefined();
+    // Leases taken 5 s ago, as if their attempts died when the store went away.
+    await t.store.query("UPDATE webhook_events SET locked_until = locked_until - interval '5 seconds' WHERE id = ANY($1::text[])", [[dead, running, foreign]]);
+    await insertDue([fresh]);
+    expect(await mine.claim(fresh)).toBeDefined();
+
+    expect(await mine.releaseOrphanedLeases([running])).toEqual([dead]);
+    expect(await mine.get(dead)).toMatchObject({ status: 'retrying', attempts: 0 });
+    for (const id of [running, fresh, foreign]) expect(await mine.get(id)).toMatchObject({ status: 'processing', attempts: 1 });
+    // Due right away, and the old attempt cannot complete what is claimed again.
+    const [again] = (await other.claimDue(100)).filter((r) => r.id === dead);
+    expect(again).toMatchObject({ status: 'processing', attempts: 1 });
+    await mine.complete(dead, 'processed', 'applied');
+    expect(await mine.get(dead)).toMatchObject({ status: 'processing' });
+  });
+
   it('spends no second read when a checkout completion (already a fresh read) ties with the stored state', async () => {
     const account = `user_tie_${target.name}`;
     const sub = `sub_tie_${target.name}`;

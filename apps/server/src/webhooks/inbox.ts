@@ -33,6 +33,9 @@ export interface InboxOptions {
   inlineDeadlineMs?: number;
 }
 
+/** Retry delay after a failure caused by the store being unavailable (not by the event). */
+const TRANSIENT_RETRY_MS = 1_000;
+
 const toRow = (r: Record<string, unknown>): InboxRow => ({
   id: String(r.id),
   type: String(r.type),
@@ -128,18 +131,44 @@ export class WebhookInbox {
     );
   }
 
-  /** Schedules a retry with exponential backoff, or parks the event as failed after the bound. */
-  async fail(id: string, attempts: number, error: string): Promise<'retrying' | 'failed'> {
-    const failed = attempts >= this.maxAttempts;
-    const delay = Math.min(this.baseDelayMs * 2 ** Math.max(0, attempts - 1), 3_600_000);
+  /**
+   * Schedules a retry with exponential backoff, or parks the event as failed after the bound. A
+   * `transient` failure (the store was unavailable) says nothing about the event: it is retried
+   * after a short fixed delay and does not count toward the bound.
+   */
+  async fail(id: string, attempts: number, error: string, options: { transient?: boolean } = {}): Promise<'retrying' | 'failed'> {
+    const transient = options.transient === true;
+    const failed = !transient && attempts >= this.maxAttempts;
+    const delay = transient ? TRANSIENT_RETRY_MS : Math.min(this.baseDelayMs * 2 ** Math.max(0, attempts - 1), 3_600_000);
     await this.store.query(
       `UPDATE webhook_events
-          SET status = $3, last_error = $4, locked_until = NULL,
+          SET status = $3, last_error = $4, locked_until = NULL, attempts = attempts - $6::int,
               next_attempt_at = CASE WHEN $3 = 'failed' THEN NULL ELSE now() + ($5::int * interval '1 millisecond') END
         WHERE id = $1 AND locked_by = $2`,
-      [id, this.workerId, failed ? 'failed' : 'retrying', error.slice(0, 2000), delay],
+      [id, this.workerId, failed ? 'failed' : 'retrying', error.slice(0, 2000), delay, transient ? 1 : 0],
     );
     return failed ? 'failed' : 'retrying';
+  }
+
+  /**
+   * Gives back the leases this worker holds on events it is not processing: attempts that died
+   * without recording their end (the store went away mid-processing, so recording the failure failed
+   * too, or a claim committed but its answer was lost). Without this such an event would sit out its
+   * whole lease after the store returns. Only this worker's own leases (worker ids are per process)
+   * older than `graceMs` are touched, so no other replica's claim and no claim whose answer is still
+   * on its way is ever released. The dead attempt does not count toward the bound.
+   */
+  async releaseOrphanedLeases(active: Iterable<string>, graceMs = 2_000): Promise<string[]> {
+    const rows = await this.store.query<{ id: string }>(
+      `UPDATE webhook_events
+          SET status = 'retrying', locked_until = NULL, next_attempt_at = now(), attempts = GREATEST(attempts - 1, 0),
+              last_error = coalesce(last_error, 'the attempt ended without recording its outcome (store unavailable)')
+        WHERE locked_by = $1 AND status = 'processing' AND NOT (id = ANY($2::text[]))
+          AND locked_until < now() + ($3::int * interval '1 millisecond')
+        RETURNING id`,
+      [this.workerId, [...active], this.leaseMs - graceMs],
+    );
+    return rows.map((r) => r.id);
   }
 
   /**

@@ -2,6 +2,7 @@ import type { WebhookEventSource } from '../billing/stripe/events.js';
 import type { SubscriptionRepository } from '../billing/subscriptions.js';
 import type { ApplyOutcome } from '../billing/types.js';
 import type { LogPort } from '../logger.js';
+import { isStoreUnavailable } from '../store/store.js';
 import type { InboxRow, WebhookInbox } from './inbox.js';
 
 export type ProcessResult =
@@ -15,6 +16,9 @@ export type ProcessResult =
  * ordering key (two events of one subscription in the same second) costs exactly one provider read.
  */
 export class WebhookProcessor {
+  /** Events this process is processing right now; every other lease it holds belongs to a dead attempt. */
+  private readonly active = new Set<string>();
+
   constructor(
     private readonly deps: {
       inbox: WebhookInbox;
@@ -34,6 +38,7 @@ export class WebhookProcessor {
   async processClaimed(row: InboxRow): Promise<ProcessResult> {
     const { inbox, source, subscriptions, log } = this.deps;
     const id = row.id;
+    this.active.add(id);
     try {
       const mapped = await source.map(row.payload);
       if (mapped.kind !== 'update') {
@@ -53,9 +58,20 @@ export class WebhookProcessor {
       return { status: 'processed', outcome };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      const status = await inbox.fail(id, row.attempts, message);
-      log.error({ eventId: id, type: row.type, attempts: row.attempts, err: error }, status === 'failed' ? 'webhook event failed for good' : 'webhook event failed; will retry');
+      const transient = isStoreUnavailable(error);
+      let status: 'retrying' | 'failed';
+      try {
+        status = await inbox.fail(id, row.attempts, message, { transient });
+      } catch (failError) {
+        // The store is gone, so the failure cannot be recorded either. The lease is left behind; once
+        // the store answers, the retry worker's next pass releases it (releaseOrphanedLeases).
+        log.error({ eventId: id, type: row.type, err: error, recordErr: failError }, 'webhook event failed and the failure could not be recorded; retried once the store answers');
+        return { status: 'retrying', error: message };
+      }
+      log.error({ eventId: id, type: row.type, attempts: row.attempts, transient, err: error }, status === 'failed' ? 'webhook event failed for good' : 'webhook event failed; will retry');
       return { status, error: message };
+    } finally {
+      this.active.delete(id);
     }
   }
 
@@ -64,6 +80,8 @@ export class WebhookProcessor {
    * processing does) until none is due or `limit` were processed.
    */
   async runDue(limit = 50): Promise<number> {
+    const released = await this.deps.inbox.releaseOrphanedLeases(this.active);
+    if (released.length) this.deps.log.warn({ eventIds: released }, 'released leases of webhook attempts that ended without recording their outcome');
     let done = 0;
     while (done < limit) {
       const [row] = await this.deps.inbox.claimDue(1);
