@@ -28,16 +28,16 @@ describe('HTTP app', () => {
     expect(await res.json()).toEqual({ error: { code: 'NOT_FOUND', message: 'No route for GET /nope', requestId: 'abc-123' } });
   });
 
-  it('refuses a JSON body over the limit with 413 PAYLOAD_TOO_LARGE', async () => {
+  it('refuses a JSON body over the limit with 413 PAYLOAD_TOO_LARGE, in tRPC\'s envelope under /trpc', async () => {
     const res = await fetch(`${app.url}/trpc/health`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ padding: 'x'.repeat(2048) }),
     });
     expect(res.status).toBe(413);
-    const body = (await res.json()) as { error: { code: string; requestId: string } };
-    expect(body.error.code).toBe('PAYLOAD_TOO_LARGE');
-    expect(body.error.requestId).toBe(res.headers.get('x-request-id'));
+    const body = (await res.json()) as { error: { data: { code: string; requestId: string } } };
+    expect(body.error.data.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(body.error.data.requestId).toBe(res.headers.get('x-request-id'));
   });
 
   it('answers malformed JSON with 400 BAD_REQUEST', async () => {

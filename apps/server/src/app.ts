@@ -1,9 +1,12 @@
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Context, Services } from './context.js';
-import { errorMiddleware, notFound } from './http/errors.js';
+import { AppError } from './errors.js';
+import { bodyGate, DEFAULT_BODY_LIMIT, IMAGE_BODY_LIMIT, jsonBody } from './http/body.js';
+import { errorMiddleware, isUnexpected, notFound, toAppError } from './http/errors.js';
+import { methodGuard } from './http/methods.js';
 import { openApiRoute } from './http/openapi.js';
-import { requestContext } from './http/request-context.js';
+import { requestContext, withRequestId } from './http/request-context.js';
 import { restAliases } from './http/rest-aliases.js';
 import type { Logger } from './logger.js';
 import { dutiesOf, type Role } from './roles.js';
@@ -12,7 +15,7 @@ import { appRouter } from './routers/index.js';
 export interface AppDeps {
   logger: Logger;
   services: Services;
-  /** Largest JSON body accepted, in bytes. */
+  /** Largest body accepted outside the image-upload routes, in bytes (after decompression). */
   jsonBodyLimit?: number;
   /** Extra routers, e.g. the local billing provider's Checkout and Portal pages. */
   mounts?: { path: string; handler: RequestHandler }[];
@@ -20,9 +23,8 @@ export interface AppDeps {
   role?: { name: Role; workers: readonly string[] };
 }
 
-export const DEFAULT_JSON_BODY_LIMIT = 1024 * 1024;
-/** Image uploads arrive base64-encoded: 10 MB of bytes is about 13.4 MB of JSON. */
-export const IMAGE_JSON_BODY_LIMIT = 14 * 1024 * 1024;
+export const DEFAULT_JSON_BODY_LIMIT = DEFAULT_BODY_LIMIT;
+export const IMAGE_JSON_BODY_LIMIT = IMAGE_BODY_LIMIT;
 
 /** Builds the HTTP app. Never listens: `main.ts` does, and tests listen on port 0. */
 export function createApp(deps: AppDeps): Express {
@@ -30,6 +32,10 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(requestContext(deps.logger));
+  app.use(methodGuard());
+  // Before any route reads a body (the webhook and local pages read their own): bad encodings and
+  // declared lengths over the limit are refused without reading.
+  app.use(bodyGate({ defaultLimit: deps.jsonBodyLimit ?? DEFAULT_BODY_LIMIT }));
 
   const role = deps.role?.name ?? 'all';
   app.get('/health', (_req, res) => {
@@ -57,30 +63,30 @@ export function createApp(deps: AppDeps): Express {
   // (tRPC, REST aliases, OpenAPI) answers 404 on webhooks and worker instances and a misrouted request fails loudly.
   if (!dutiesOf(role).api) app.use(notFound);
 
-  // Only the image-upload routes take large bodies; body-parser skips a body already parsed.
-  const imageJson = express.json({ limit: IMAGE_JSON_BODY_LIMIT });
-  app.use('/ai-detect', imageJson);
-  app.use('/trpc', (req, res, next) => (req.path.includes('aiDetect.check') ? imageJson(req, res, next) : next()));
-  app.use(express.json({ limit: deps.jsonBodyLimit ?? DEFAULT_JSON_BODY_LIMIT }));
+  // JSON only, limited while read; the image-upload routes get 14 MB, everything else 1 MB.
+  app.use(jsonBody({ defaultLimit: deps.jsonBodyLimit ?? DEFAULT_BODY_LIMIT }));
   app.use(restAliases(deps.services));
 
-  app.use(
-    '/trpc',
-    createExpressMiddleware({
-      router: appRouter,
-      createContext: ({ req }): Context => ({
-        requestId: req.id,
-        log: req.log,
-        services: deps.services,
-        authorization: req.get('authorization'),
-        user: null,
-      }),
-      onError: ({ error, req, path }) => {
-        if (error.code === 'INTERNAL_SERVER_ERROR' && !(error.cause && 'code' in error.cause && error.cause.name === 'AppError'))
-          req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
-      },
+  const trpc = createExpressMiddleware({
+    router: appRouter,
+    createContext: ({ req }): Context => ({
+      requestId: req.id,
+      log: req.log,
+      services: deps.services,
+      authorization: req.get('authorization'),
+      user: null,
     }),
-  );
+    onError: ({ error, req, path }) => {
+      if (isUnexpected(toAppError(error))) req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
+    },
+    // The README promises Retry-After on every 429, tRPC included.
+    responseMeta: ({ errors }) => {
+      const seconds = errors.map((e) => (e.cause instanceof AppError ? e.cause.retryAfterSeconds : undefined)).find((s) => s !== undefined);
+      return seconds === undefined ? {} : { headers: { 'retry-after': String(Math.max(1, Math.ceil(seconds))) } };
+    },
+  });
+  // The request id is in scope for tRPC errors raised before its context exists.
+  app.use('/trpc', (req, res, next) => withRequestId(req.id, () => trpc(req, res, next)));
 
   app.get('/openapi.json', openApiRoute({ version: deps.services.version }));
   app.use(notFound);

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
 import { listen } from './server.js';
 import { captureLogger, fakeServices } from './testing/harness.js';
@@ -33,5 +34,59 @@ describe('graceful shutdown', () => {
     await shutdown;
     expect(stopped).toBe(true);
     await expect(fetch(`${running.url}/health`)).rejects.toThrow();
+  });
+});
+
+describe('slow and malformed clients', () => {
+  const rawExchange = (port: number, send: string | Buffer, waitMs = 5_000) =>
+    new Promise<{ text: string; elapsedMs: number }>((resolve, reject) => {
+      const started = Date.now();
+      const socket = connect(port, '127.0.0.1', () => socket.write(send));
+      const chunks: Buffer[] = [];
+      socket.on('data', (c) => chunks.push(c));
+      socket.on('error', reject);
+      socket.on('close', () => resolve({ text: Buffer.concat(chunks).toString('utf8'), elapsedMs: Date.now() - started }));
+      setTimeout(() => socket.destroy(), waitMs);
+    });
+  const parse = (text: string) => {
+    const [head, body] = text.split('\r\n\r\n');
+    return { statusLine: head!.split('\r\n')[0], head: head!, body: JSON.parse(body!) as { error: { code: string; requestId: string } } };
+  };
+
+  let running: Awaited<ReturnType<typeof listen>>;
+  beforeAll(async () => {
+    running = await listen(createApp({ logger: captureLogger().logger, services: fakeServices() }), 0, '127.0.0.1', { headersTimeoutMs: 300, requestTimeoutMs: 600 });
+  });
+  afterAll(() => running.shutdown(100));
+
+  it('a client that never finishes its headers gets 408 REQUEST_TIMEOUT in the error shape, within the bound', async () => {
+    const { text, elapsedMs } = await rawExchange(running.port, 'GET /health HTTP/1.1\r\nHost: x\r\n');
+    const answer = parse(text);
+    expect(answer.statusLine).toBe('HTTP/1.1 408 Request Timeout');
+    expect(answer.body.error.code).toBe('REQUEST_TIMEOUT');
+    expect(answer.head).toContain(`x-request-id: ${answer.body.error.requestId}`);
+    expect(elapsedMs).toBeLessThan(3_000);
+  });
+
+  it('a client that trickles its body past the request timeout is cut off with 408', async () => {
+    const { text, elapsedMs } = await rawExchange(running.port, 'POST /create-checkout-session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":');
+    expect(parse(text).body.error.code).toBe('REQUEST_TIMEOUT');
+    expect(elapsedMs).toBeLessThan(3_000);
+  });
+
+  it('oversized headers get 431 HEADERS_TOO_LARGE in the error shape', async () => {
+    const { text } = await rawExchange(running.port, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(parse(text).statusLine).toMatch(/^HTTP\/1.1 431 /);
+    expect(parse(text).body.error.code).toBe('HEADERS_TOO_LARGE');
+  });
+
+  it('a request line that is not HTTP gets 400 BAD_REQUEST in the error shape', async () => {
+    const { text } = await rawExchange(running.port, 'HELLO THERE\r\n\r\n');
+    expect(parse(text).statusLine).toMatch(/^HTTP\/1.1 400 /);
+    expect(parse(text).body.error.code).toBe('BAD_REQUEST');
+  });
+
+  it('a prompt client on the same server is unaffected', async () => {
+    expect((await fetch(`${running.url}/health`)).status).toBe(200);
   });
 });

@@ -11,9 +11,12 @@ export const ERROR_HTTP_STATUS = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_CONTENT_TYPE: 415,
   UNSUPPORTED_MEDIA: 422,
+  HEADERS_TOO_LARGE: 431,
   RATE_LIMITED: 429,
   QUOTA_EXCEEDED: 429,
   INTERNAL: 500,
@@ -38,6 +41,42 @@ export const ERROR_HTTP_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_HTTP_STATUS;
 
+/**
+ * What each code means to a caller: the README's error table (docs/errors.md) is generated from this,
+ * so a new code cannot ship undocumented (the type requires an entry for every code).
+ */
+export const ERROR_DESCRIPTIONS: { readonly [K in ErrorCode]: string } = {
+  BAD_REQUEST: 'the request cannot be read: malformed JSON or percent-escapes, a body that does not decode as its `Content-Encoding`, JSON nested deeper than 32 levels, a malformed tRPC call',
+  VALIDATION_FAILED: 'the input does not match the contract; the message names each field (`Invalid request: cancelUrl: …`), the issues are in `details.issues` (REST) or `data.issues` (tRPC)',
+  UNAUTHENTICATED: 'no session token, or one that is invalid or expired',
+  FORBIDDEN: 'the caller may not do this',
+  NOT_FOUND: 'unknown route or procedure',
+  METHOD_NOT_ALLOWED: 'the route exists but not for this method (e.g. `TRACE`, `GET /webhook`); `Allow` names the methods it takes',
+  REQUEST_TIMEOUT: 'the headers did not arrive within 10 s or the whole request within 60 s',
+  CONFLICT: 'the request conflicts with the current state',
+  PAYLOAD_TOO_LARGE: 'the body is over 1 MB (14 MB on the image-upload routes) once decompressed, or a form has too many fields',
+  UNSUPPORTED_CONTENT_TYPE: 'the body is not `application/json` (UTF-8), or its `Content-Encoding` is not gzip, deflate, br or identity',
+  UNSUPPORTED_MEDIA: 'the image is not a supported type, or the detection service could not read it',
+  HEADERS_TOO_LARGE: 'the request headers are over the server limit (16 KB)',
+  RATE_LIMITED: 'too many requests: wait `Retry-After` seconds (also `retryAfterSeconds` in the body)',
+  QUOTA_EXCEEDED: 'the monthly quota of the plan is used up; `Retry-After` says when it resets',
+  INTERNAL: 'anything unexpected; logged with the request id, never with details in the answer',
+  NOT_READY: 'the store is not reachable (or webhooks are not configured): retry later',
+  UNKNOWN_PLAN: 'no such plan, feature or price lookup key',
+  INVALID_REDIRECT: 'a success, cancel or return URL is not on `APP_ORIGINS`',
+  ALREADY_SUBSCRIBED: 'the user has a live subscription: use the portal',
+  NO_CUSTOMER: 'portal requested before any checkout',
+  BILLING_PROVIDER_ERROR: 'the billing provider failed after bounded retries; nothing half-done is stored',
+  WEBHOOK_SIGNATURE_INVALID: 'webhook: missing, bad or stale `Stripe-Signature` (`details.reason`)',
+  WEBHOOK_PAYLOAD_INVALID: 'webhook: validly signed but not a Stripe event that can be stored (`details.reason`)',
+  URL_NOT_ALLOWED: 'the image URL is not a public http(s) address',
+  IMAGE_TOO_LARGE: 'the image is over 10 MB',
+  FETCH_FAILED: 'the image URL could not be fetched',
+  FETCH_TIMEOUT: 'the image URL did not answer in time',
+  DETECTION_QUOTA_EXHAUSTED: 'the detection budget is used up; `Retry-After` says when to try again',
+  DETECTION_UNAVAILABLE: 'the detection service failed',
+};
+
 export const ERROR_CODES = Object.keys(ERROR_HTTP_STATUS) as [ErrorCode, ...ErrorCode[]];
 
 export const errorCodeSchema = z.enum(ERROR_CODES);
@@ -50,7 +89,10 @@ export function httpStatusOf(code: ErrorCode): number {
   return ERROR_HTTP_STATUS[code];
 }
 
-/** The body of every non-tRPC error response. */
+/**
+ * The body of every error answered outside `/trpc` (REST aliases, webhooks, unknown routes, and
+ * requests refused before routing).
+ */
 export const errorBodySchema = z.object({
   error: z.object({
     code: errorCodeSchema,
@@ -60,3 +102,27 @@ export const errorBodySchema = z.object({
   }),
 });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+/** A validation issue as the server reports it: where, and what is wrong there. */
+export const errorIssueSchema = z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() }).loose();
+
+/** `error.data` of every tRPC error answer: the same code and request id as the REST shape. */
+export const trpcErrorDataSchema = z.object({
+  code: errorCodeSchema,
+  httpStatus: z.number().int(),
+  requestId: z.string(),
+  retryAfterSeconds: z.number().nullable(),
+  details: z.record(z.string(), z.unknown()).nullable(),
+  issues: z.array(errorIssueSchema).nullable(),
+  path: z.string().nullable(),
+});
+export type TrpcErrorData = z.infer<typeof trpcErrorDataSchema>;
+
+/**
+ * The body of every error answered under `/trpc`: tRPC's envelope (JSON-RPC `code` number), with our
+ * code in `data`. A batch answers an array of these, one per call, or one for the whole request.
+ */
+export const trpcErrorEnvelopeSchema = z.object({
+  error: z.object({ message: z.string(), code: z.number().int(), data: trpcErrorDataSchema }),
+});
+export type TrpcErrorEnvelope = z.infer<typeof trpcErrorEnvelopeSchema>;
