@@ -1,4 +1,4 @@
-// AI detection benchmarks (run by bench/ai-detect.mjs under tsx):
+// AI detection benchmarks (`pnpm bench single-flight`, run under tsx):
 //  1. requests/s of cached answers through tRPC (`aiDetect.check`, PGlite in memory) next to a bare
 //     Express JSON route parsing the same body, measured in the same run with the same client;
 //  2. upstream operations spent for N concurrent duplicates of M distinct images (Sightengine double).
