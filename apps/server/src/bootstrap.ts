@@ -1,17 +1,19 @@
 import type { RequestHandler } from 'express';
 import { wireAiDetection } from './ai-detect/wiring.js';
-import type { AiDetectionDeps, AiDetection } from './ai-detect/service.js';
-import { createAuthenticator, type Authenticator } from './auth/authenticator.js';
+import type { AiDetection } from './ai-detect/ports.js';
+import type { AiDetectionDeps } from './ai-detect/service.js';
+import { createAuthenticator } from './auth/authenticator.js';
+import type { Authenticator } from './auth/ports.js';
+import type { BillingProvider, CatalogPort } from './billing/ports.js';
 import { wireBilling, type BillingWiring } from './billing/wiring.js';
-import type { BillingProvider } from './billing/types.js';
 import { openSubscriptionChanges } from './billing/changes/bus.js';
 import type { SubscriptionChanges } from './billing/changes/ports.js';
-import type { CatalogPort } from './billing/catalog.js';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
 import type { Logger } from './logger.js';
 import { dutiesOf, startBackgroundWorkers, type BackgroundWorker, type RunningWorkers } from './roles.js';
-import { migrate, openStore, type Store } from './store/store.js';
+import type { Store } from './store/ports.js';
+import { migrate, openStore } from './store/store.js';
 import type { InboxOptions } from './webhooks/inbox.js';
 import { wireWebhooks, type WebhookWiring } from './webhooks/wiring.js';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Store } from '../store/store.js';
-import type { DetectionVerdict } from './sightengine.js';
+import type { Store } from '../store/ports.js';
+import type { DetectionVerdict } from './ports.js';
 
 /**
  * The store side of AI detection: the verdict cache with its cross-replica single-flight claim,

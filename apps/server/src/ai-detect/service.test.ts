@@ -4,13 +4,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { staticCatalog } from '../billing/catalog.js';
 import { SubscriptionRepository } from '../billing/subscriptions.js';
 import { AppError } from '../errors.js';
-import { openStore, type Store } from '../store/store.js';
+import type { Store } from '../store/ports.js';
+import { openStore } from '../store/store.js';
 import { PNG_1X1, pngVariant, sha256Hex } from '../testing/images.js';
 import { recordingLog } from '../testing/log-recorder.js';
 import { startSightengineDouble, type SightengineDouble } from '../testing/sightengine-double.js';
 import { storeTargets, type TestStore } from '../testing/stores.js';
-import type { MeterEvent, UsageMeter } from './metering.js';
-import { createAiDetection, type AiDetectionDeps, type AiDetectionSettings } from './service.js';
+import type { MeterEvent, UsageMeter } from '../billing/ports.js';
+import type { AiDetectionSettings } from './ports.js';
+import { createAiDetection, type AiDetectionDeps } from './service.js';
 import { LocalDetector, SightengineDetector } from './sightengine.js';
 
 async function errorOf(promise: Promise<unknown>): Promise<AppError> {

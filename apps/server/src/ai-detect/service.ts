@@ -1,21 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  MAX_IMAGE_BYTES,
-  isEntitledStatus,
-  type AiDetectCheckInput,
-  type AiDetectCheckOutput,
-  type AiDetectUsageOutput,
-  type Plan,
-} from '@verifieddit/contracts';
-import { DEFAULT_CATALOG, type CatalogPort } from '../billing/catalog.js';
-import type { SubscriptionRepository } from '../billing/subscriptions.js';
+import { MAX_IMAGE_BYTES, isEntitledStatus, type AiDetectCheckInput, type Plan } from '@verifieddit/contracts';
+import { DEFAULT_CATALOG } from '../billing/catalog.js';
+import type { CatalogPort, SubscriptionReader, UsageMeter } from '../billing/ports.js';
+import { recordUsage } from '../billing/usage/ledger.js';
+import { flushUsageOutbox, ledgerOnlyMeter, startUsageOutbox } from '../billing/usage/outbox.js';
 import { AppError } from '../errors.js';
 import type { LogPort } from '../logger.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../store/ports.js';
 import { fetchImage, sniffImageType, type FetchImageOptions, type SupportedImageType } from './fetch-image.js';
-import { flushUsageOutbox, ledgerOnlyMeter, recordUsage, startUsageOutbox, type FlushResult, type UsageMeter } from './metering.js';
 import { Counters, DetectionRepository, RateBuckets, type CachedVerdict } from './repository.js';
-import { secondsUntilNextUtcMonth, type DetectionVerdict, type Detector } from './sightengine.js';
+import type { AiDetection, AiDetectionSettings, DetectionVerdict, Detector } from './ports.js';
+import { secondsUntilNextUtcMonth } from './sightengine.js';
 
 /**
  * AI detection: bytes (uploaded or fetched safely) → SHA-256 → cached verdict, or exactly one upstream
@@ -32,19 +27,11 @@ import { secondsUntilNextUtcMonth, type DetectionVerdict, type Detector } from '
  * Every counted check is a usage-ledger row (unique key), sent to the meter by the outbox.
  */
 
-export interface AiDetectionSettings {
-  monthlyBudget: number;
-  cacheTtlSeconds: number | undefined;
-  ratePerMinute: number;
-  rateBurst: number;
-  fetchAllowLoopback: boolean;
-}
-
 export interface AiDetectionDeps {
   store: Store;
   detector: Detector;
   catalog: CatalogPort & { active?(): Promise<{ catalog: { meters: { eventName: string }[] } }> };
-  subscriptions: Pick<SubscriptionRepository, 'statusOf'>;
+  subscriptions: SubscriptionReader;
   /** The provider customer of an account, for meter events. */
   /** The account's provider customer, from checkout or from its subscription. */
   customers?: { billingCustomerOf(accountId: string): Promise<string | undefined> };
@@ -58,16 +45,6 @@ export interface AiDetectionDeps {
   claimLeaseMs?: number;
   /** How long a request waits for another replica's upstream call before giving up. */
   waitTimeoutMs?: number;
-}
-
-export interface AiDetection {
-  check(input: { userId: string; requestId: string; input: AiDetectCheckInput }): Promise<AiDetectCheckOutput>;
-  usage(userId: string): Promise<AiDetectUsageOutput>;
-  /** Sends due meter events once (also what the background loop does). */
-  flushOutbox(): Promise<FlushResult>;
-  startOutbox(intervalMs?: number): { stop(): Promise<void> };
-  /** Our own counters for this month (for `pnpm billing sightengine usage`). */
-  budget(): Promise<{ period: string; used: number; budget: number }>;
 }
 
 export const METER_EVENT_NAME = 'ai_detection';

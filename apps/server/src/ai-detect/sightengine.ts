@@ -2,25 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import type { LogPort } from '../logger.js';
-
-/** A verdict from one detector call. */
-export interface DetectionVerdict {
-  /** 0..1: how likely the image is AI-generated. */
-  aiGenerated: number;
-  /** Per-generator scores when the provider gives them. */
-  generators?: Record<string, number>;
-  provider: 'sightengine' | 'local';
-  /** ISO 8601. */
-  checkedAt: string;
-  /** Upstream operations this call cost (0 for the local detector). */
-  operations: number;
-}
-
-/** The detection port: bytes in, verdict out, or an AppError with a contract code. */
-export interface Detector {
-  readonly provider: 'sightengine' | 'local';
-  detect(bytes: Uint8Array, mimeType: string): Promise<DetectionVerdict>;
-}
+import type { DetectionVerdict, Detector } from './ports.js';
 
 const score = z.number().min(0).max(1);
 

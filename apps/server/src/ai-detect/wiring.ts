@@ -1,29 +1,23 @@
-import type { BillingWiring } from '../billing/wiring.js';
-import { createStripeClient } from '../billing/stripe/client.js';
-import { StripeUsageMeter } from '../billing/stripe/meter.js';
+import type { UsageMeter } from '../billing/ports.js';
 import type { Config } from '../config.js';
 import type { LogPort } from '../logger.js';
-import type { Store } from '../store/store.js';
-import { ledgerOnlyMeter } from './metering.js';
-import { createAiDetection, type AiDetection, type AiDetectionDeps } from './service.js';
+import type { Store } from '../store/ports.js';
+import type { AiDetection } from './ports.js';
+import { createAiDetection, type AiDetectionDeps } from './service.js';
 import { detectorFor } from './sightengine.js';
 
 /**
  * Builds the AI detection service from the config: Sightengine with credentials (the local detector
- * otherwise, never in production), Stripe meter events when Stripe is configured (the ledger alone otherwise).
+ * otherwise, never in production), usage sent through billing's meter.
  */
 export function wireAiDetection(
   config: Config,
   store: Store,
-  billing: Pick<BillingWiring, 'catalog' | 'subscriptions' | 'customers'>,
+  billing: Pick<AiDetectionDeps, 'catalog' | 'subscriptions' | 'customers'> & { meter: UsageMeter },
   log: LogPort,
   overrides: Partial<Pick<AiDetectionDeps, 'detector' | 'meter' | 'fetch' | 'now'>> = {},
 ): AiDetection {
-  const meter =
-    overrides.meter ??
-    (config.stripe.secretKey
-      ? new StripeUsageMeter(createStripeClient({ secretKey: config.stripe.secretKey, apiVersion: config.stripe.apiVersion, apiBaseUrl: config.stripe.apiBaseUrl }))
-      : ledgerOnlyMeter);
+  const meter = overrides.meter ?? billing.meter;
   return createAiDetection({
     store,
     detector: overrides.detector ?? detectorFor(config, log),

@@ -1,12 +1,7 @@
 import { verifyToken } from '@clerk/backend';
-import type { AuthenticatedUser } from '../context.js';
+import type { AuthenticatedUser, Authenticator } from './ports.js';
 import { AppError } from '../errors.js';
 import type { LogPort } from '../logger.js';
-
-/** Turns an Authorization header into a user, or throws UNAUTHENTICATED. Why it failed goes only to the log. */
-export interface Authenticator {
-  authenticate(authorization: string | undefined, log: LogPort): Promise<AuthenticatedUser>;
-}
 
 export type AuthFailureReason =
   | 'missing'

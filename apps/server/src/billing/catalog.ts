@@ -1,5 +1,6 @@
 import { catalogSchema, type Catalog, type CatalogInput, type Plan } from '@verifieddit/contracts';
-import type { Store } from '../store/store.js';
+import type { Store } from '../store/ports.js';
+import type { CatalogPort } from './ports.js';
 
 export { catalogSchema, catalogProblems, type Catalog } from '@verifieddit/contracts';
 
@@ -17,10 +18,6 @@ export const DEFAULT_CATALOG: Catalog = catalogSchema.parse({
   ],
   meters: [{ eventName: 'ai_detection', displayName: 'AI detections', aggregation: 'sum' }],
 } satisfies CatalogInput);
-
-export interface CatalogPort {
-  plans(): Promise<Plan[]>;
-}
 
 export function staticCatalog(catalog: CatalogInput = DEFAULT_CATALOG): CatalogPort {
   const parsed = catalogSchema.parse(catalog);

@@ -7,17 +7,8 @@ import type {
   SubscriptionStatusOutput,
 } from '@verifieddit/contracts';
 import { AppError } from '../errors.js';
-import type { CatalogPort } from './catalog.js';
 import type { CustomerRepository, SubscriptionRepository } from './subscriptions.js';
-import type { BillingProvider } from './types.js';
-
-/** What the billing procedures need; the tRPC context holds this port, not the implementation. */
-export interface BillingPort {
-  plans(): Promise<Plan[]>;
-  createCheckoutSession(accountId: string, input: CreateCheckoutSessionInput): Promise<CheckoutSessionOutput>;
-  createPortalSession(accountId: string, input: CreatePortalSessionInput): Promise<PortalSessionOutput>;
-  subscriptionStatus(accountId: string): Promise<SubscriptionStatusOutput>;
-}
+import type { BillingPort, BillingProvider, CatalogPort } from './ports.js';
 
 /** A subscription in any of these states is still the account's live subscription: change it in the portal. */
 const LIVE_STATUSES = new Set(['active', 'trialing', 'past_due', 'unpaid', 'paused']);

@@ -2,7 +2,7 @@ import { SUBSCRIPTION_STATUSES } from '@verifieddit/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeTargets, type TestStore } from '../testing/stores.js';
 import { SubscriptionRepository } from './subscriptions.js';
-import type { SubscriptionUpdate } from './types.js';
+import type { SubscriptionUpdate } from './ports.js';
 
 const update = (overrides: Partial<SubscriptionUpdate> = {}): SubscriptionUpdate => ({
   eventId: 'evt_1',

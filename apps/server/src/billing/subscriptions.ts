@@ -1,10 +1,10 @@
 import { isEntitledStatus, type SubscriptionStatusOutput } from '@verifieddit/contracts';
 import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
 import { customers, subscriptionChanges, subscriptions } from '../store/schema.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../store/ports.js';
 import { SUBSCRIPTION_CHANGES_CHANNEL } from './changes/bus.js';
 import type { SubscriptionChanges } from './changes/ports.js';
-import { TERMINAL_STATUSES, type ApplyOutcome, type SubscriptionUpdate } from './types.js';
+import { TERMINAL_STATUSES, type ApplyOutcome, type SubscriptionUpdate } from './ports.js';
 
 const terminalList = sql.raw(TERMINAL_STATUSES.map((s) => `'${s}'`).join(', '));
 

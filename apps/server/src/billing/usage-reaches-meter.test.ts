@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { releaseParkedUsage } from '../ai-detect/metering.js';
+import { releaseParkedUsage } from './usage/outbox.js';
 import { startWiredApp } from '../testing/harness.js';
 import { pngVariant } from '../testing/images.js';
 import { startSightengineDouble, type SightengineDouble } from '../testing/sightengine-double.js';

@@ -2,17 +2,21 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { RequestHandler } from 'express';
 import type { Config } from '../config.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../store/ports.js';
 import { InProcessSubscriptionChanges } from './changes/bus.js';
 import type { SubscriptionChanges } from './changes/ports.js';
-import { StoreCatalog, type CatalogPort } from './catalog.js';
+import { StoreCatalog } from './catalog.js';
 import { LocalBillingProvider, LocalTokenCodec } from './local/provider.js';
 import { localBillingPages } from './local/pages.js';
+import type { BillingProvider, CatalogPort, UsageMeter, WebhookEventSource, WebhookVerifier } from './ports.js';
 import { BillingService } from './service.js';
 import { createStripeClient } from './stripe/client.js';
+import { stripeWebhookEventSource } from './stripe/events.js';
+import { StripeUsageMeter } from './stripe/meter.js';
 import { StripeBillingProvider } from './stripe/provider.js';
+import { createStripeWebhookVerifier } from './stripe/webhook-verify.js';
 import { CustomerRepository, SubscriptionRepository } from './subscriptions.js';
-import type { BillingProvider } from './types.js';
+import { ledgerOnlyMeter } from './usage/outbox.js';
 
 export interface BillingWiring {
   provider: BillingProvider;
@@ -22,24 +26,34 @@ export interface BillingWiring {
   /** Every applied subscription change, from any replica. */
   changes: SubscriptionChanges;
   service: BillingService;
+  /** Where billable usage goes: Stripe meter events, or the ledger alone without Stripe. */
+  meter: UsageMeter;
+  /** Provider events for the webhook route: signature check and mapping to `SubscriptionUpdate`s. */
+  webhookVerifier: WebhookVerifier;
+  webhookSource: WebhookEventSource;
   /** Routes the provider needs on this server (the local Checkout/Portal pages). */
   mounts: { path: string; handler: RequestHandler }[];
 }
 
-/** Picks the billing provider: Stripe when a key is configured, else (never in production) the local one. */
-export function wireBilling(config: Config, store: Store, options: { catalog?: CatalogPort; provider?: BillingProvider; changes?: SubscriptionChanges } = {}): BillingWiring {
+/**
+ * Picks the billing provider: Stripe when a key is configured, else (never in production) the local one.
+ * The one Stripe client is built here and shared by the provider and the usage meter.
+ */
+export function wireBilling(
+  config: Config,
+  store: Store,
+  options: { catalog?: CatalogPort; provider?: BillingProvider; meter?: UsageMeter; changes?: SubscriptionChanges } = {},
+): BillingWiring {
   // The operator's stored catalog (`pnpm billing catalog put`), or the default until one is stored.
   const catalog = options.catalog ?? new StoreCatalog(store);
   const customers = new CustomerRepository(store);
   const changes = options.changes ?? new InProcessSubscriptionChanges();
   const subscriptions = new SubscriptionRepository(store, changes);
   const mounts: BillingWiring['mounts'] = [];
-  let provider = options.provider;
-  if (!provider && config.stripe.secretKey) {
-    provider = new StripeBillingProvider(
-      createStripeClient({ secretKey: config.stripe.secretKey, apiVersion: config.stripe.apiVersion, apiBaseUrl: config.stripe.apiBaseUrl }),
-    );
-  }
+  const stripe = config.stripe.secretKey
+    ? createStripeClient({ secretKey: config.stripe.secretKey, apiVersion: config.stripe.apiVersion, apiBaseUrl: config.stripe.apiBaseUrl })
+    : undefined;
+  let provider = options.provider ?? (stripe ? new StripeBillingProvider(stripe) : undefined);
   if (!provider) {
     if (config.isProduction) throw new Error('STRIPE_SECRET_KEY is required in production');
     // Dev-only signing key, stable per data directory so local links survive restarts.
@@ -55,5 +69,16 @@ export function wireBilling(config: Config, store: Store, options: { catalog?: C
     appOrigins: config.appOrigins,
     defaultPriceId: config.stripe.defaultPriceId,
   });
-  return { provider, catalog, customers, subscriptions, changes, service, mounts };
+  const meter = options.meter ?? (stripe ? new StripeUsageMeter(stripe) : ledgerOnlyMeter);
+  const billingProvider = provider;
+  const webhookSource = stripeWebhookEventSource({
+    plans: () => catalog.plans(),
+    findAccountByCustomer: (customerId) => customers.findAccountByCustomer(customerId),
+    retrieveSubscription: (id) => billingProvider.retrieveSubscription(id),
+    claimCustomer: async (accountId, customerId) => {
+      await customers.claim(accountId, 'stripe', customerId);
+    },
+  });
+  const webhookVerifier = createStripeWebhookVerifier(config.stripe.webhookSecrets);
+  return { provider, catalog, customers, subscriptions, changes, service, meter, webhookVerifier, webhookSource, mounts };
 }

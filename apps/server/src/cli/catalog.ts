@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { catalogProblems, catalogSchema, DEFAULT_CATALOG, StoreCatalog, type Catalog } from '../billing/catalog.js';
 import type { Config } from '../config.js';
-import { migrate, openStore, type Store } from '../store/store.js';
+import type { Store } from '../store/ports.js';
+import { migrate, openStore } from '../store/store.js';
 import { CliUsageError, parseFlags } from './flags.js';
 import type { CliCommand, CliIo } from './types.js';
 

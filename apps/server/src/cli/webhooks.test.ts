@@ -6,7 +6,8 @@ import { loadConfig } from '../config.js';
 import { startWiredApp } from '../testing/harness.js';
 import { signedDelivery, stripeEvent } from '../testing/stripe-events.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
-import { migrate, openStore, type Store } from '../store/store.js';
+import type { Store } from '../store/ports.js';
+import { migrate, openStore } from '../store/store.js';
 import { runCli } from './index.js';
 
 const SECRET = 'whsec_cliTestSecret';

@@ -1,7 +1,8 @@
 import { wire } from '../bootstrap.js';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
-import { migrate, openStore, type Store } from '../store/store.js';
+import type { Store } from '../store/ports.js';
+import { migrate, openStore } from '../store/store.js';
 import type { InboxRow } from '../webhooks/inbox.js';
 import type { WebhookWiring } from '../webhooks/wiring.js';
 import { CliUsageError, parseFlags } from './flags.js';

@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wireAiDetection } from '../ai-detect/wiring.js';
 import { StoreCatalog } from '../billing/catalog.js';
+import { ledgerOnlyMeter } from '../billing/usage/outbox.js';
 import { CustomerRepository, SubscriptionRepository } from '../billing/subscriptions.js';
 import { loadConfig } from '../config.js';
 import type { Context } from '../context.js';
@@ -48,7 +49,7 @@ describe('aiDetect router (wired from config, Sightengine double)', () => {
     const aiDetect = wireAiDetection(
       config,
       t.store,
-      { catalog: new StoreCatalog(t.store), subscriptions: new SubscriptionRepository(t.store), customers: new CustomerRepository(t.store) },
+      { catalog: new StoreCatalog(t.store), subscriptions: new SubscriptionRepository(t.store), customers: new CustomerRepository(t.store), meter: ledgerOnlyMeter },
       log,
     );
     const services = { ...fakeServices(), aiDetect };

@@ -1,28 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import { migrations as defaultMigrations, type Migration } from './migrations.js';
+import type { Database, Session, Store } from './ports.js';
 import { schema } from './schema.js';
-
-export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
-
-/** One connection held for a sequence of statements (needed for session-level advisory locks). */
-export interface Session {
-  query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
-  exec(text: string): Promise<void>;
-}
-
-export interface Store {
-  readonly kind: 'pglite' | 'postgres';
-  readonly db: Database;
-  query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
-  withSession<T>(fn: (session: Session) => Promise<T>): Promise<T>;
-  ping(): Promise<void>;
-  close(): Promise<void>;
-}
 
 export interface OpenStoreOptions {
   /** postgres://… selects a real PostgreSQL; otherwise embedded PGlite. */

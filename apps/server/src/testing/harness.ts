@@ -4,7 +4,7 @@ import { createApp, type AppDeps } from '../app.js';
 import { createAuthenticator } from '../auth/authenticator.js';
 import { wire, type WiringOverrides } from '../bootstrap.js';
 import { loadConfig } from '../config.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../store/ports.js';
 import { createLogger, type Logger } from '../logger.js';
 import { listen, type RunningServer } from '../server.js';
 

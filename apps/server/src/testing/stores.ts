@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { migrate, openStore, type Store } from '../store/store.js';
+import type { Store } from '../store/ports.js';
+import { migrate, openStore } from '../store/store.js';
 
 /**
  * The stores every storage test runs against: embedded PGlite always, and the real PostgreSQL at

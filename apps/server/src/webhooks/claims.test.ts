@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStripeClient } from '../billing/stripe/client.js';
+import type { BillingProvider, ProviderSubscription } from '../billing/ports.js';
 import { stripeWebhookEventSource } from '../billing/stripe/events.js';
 import { SubscriptionRepository } from '../billing/subscriptions.js';
-import type { BillingProvider, ProviderSubscription } from '../billing/types.js';
 import { captureLogger, startWiredApp } from '../testing/harness.js';
 import { stripeEvent } from '../testing/stripe-events.js';
 import { storeTargets, type TestStore } from '../testing/stores.js';
-import { openStore, type Store } from '../store/store.js';
+import type { Store } from '../store/ports.js';
+import { openStore } from '../store/store.js';
 import { WebhookInbox } from './inbox.js';
 import { WebhookProcessor } from './processor.js';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { VerifiedEvent } from '../billing/stripe/webhook-verify.js';
-import type { Store } from '../store/store.js';
+import type { VerifiedEvent } from '../billing/ports.js';
+import type { Store } from '../store/ports.js';
 
 export type InboxStatus = 'received' | 'processing' | 'retrying' | 'processed' | 'ignored' | 'unmapped' | 'failed' | 'invalid';
 

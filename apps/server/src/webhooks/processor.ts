@@ -1,6 +1,4 @@
-import type { WebhookEventSource } from '../billing/stripe/events.js';
-import type { SubscriptionRepository } from '../billing/subscriptions.js';
-import type { ApplyOutcome } from '../billing/types.js';
+import type { ApplyOutcome, SubscriptionWriter, WebhookEventSource } from '../billing/ports.js';
 import type { LogPort } from '../logger.js';
 import { isStoreUnavailable } from '../store/store.js';
 import type { InboxRow, WebhookInbox } from './inbox.js';
@@ -23,7 +21,7 @@ export class WebhookProcessor {
     private readonly deps: {
       inbox: WebhookInbox;
       source: WebhookEventSource;
-      subscriptions: Pick<SubscriptionRepository, 'apply'>;
+      subscriptions: SubscriptionWriter;
       log: LogPort;
     },
   ) {}

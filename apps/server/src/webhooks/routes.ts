@@ -1,6 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
-import type { WebhookEventSource } from '../billing/stripe/events.js';
-import { WebhookRejection, type WebhookVerifier } from '../billing/stripe/webhook-verify.js';
+import { WebhookRejection, type WebhookEventSource, type WebhookVerifier } from '../billing/ports.js';
 import { AppError } from '../errors.js';
 import { sendError } from '../http/errors.js';
 import { isDataError } from '../store/store.js';

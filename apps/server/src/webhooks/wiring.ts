@@ -1,10 +1,8 @@
 import type { Router } from 'express';
-import { stripeWebhookEventSource } from '../billing/stripe/events.js';
-import { createStripeWebhookVerifier } from '../billing/stripe/webhook-verify.js';
-import type { BillingWiring } from '../billing/wiring.js';
+import type { SubscriptionWriter, WebhookEventSource, WebhookVerifier } from '../billing/ports.js';
 import type { Config } from '../config.js';
 import type { LogPort } from '../logger.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../store/ports.js';
 import { WebhookInbox, type InboxOptions } from './inbox.js';
 import { WebhookProcessor } from './processor.js';
 import { webhookRoutes } from './routes.js';
@@ -18,22 +16,15 @@ export interface WebhookWiring {
 export function wireWebhooks(
   config: Config,
   store: Store,
-  billing: Pick<BillingWiring, 'catalog' | 'customers' | 'subscriptions' | 'provider'>,
+  billing: { subscriptions: SubscriptionWriter; webhookVerifier: WebhookVerifier; webhookSource: WebhookEventSource },
   log: LogPort,
   options: InboxOptions = {},
 ): WebhookWiring {
   const inbox = new WebhookInbox(store, options);
-  const source = stripeWebhookEventSource({
-    plans: () => billing.catalog.plans(),
-    findAccountByCustomer: (customerId) => billing.customers.findAccountByCustomer(customerId),
-    retrieveSubscription: (id) => billing.provider.retrieveSubscription(id),
-    claimCustomer: async (accountId, customerId) => {
-      await billing.customers.claim(accountId, 'stripe', customerId);
-    },
-  });
+  const source = billing.webhookSource;
   const processor = new WebhookProcessor({ inbox, source, subscriptions: billing.subscriptions, log });
   const router = webhookRoutes({
-    verifier: createStripeWebhookVerifier(config.stripe.webhookSecrets),
+    verifier: billing.webhookVerifier,
     source,
     inbox,
     processor,

@@ -2,9 +2,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureLogger } from '../../testing/harness.js';
 import { postgresTargetOrUndefined, storeTargets, type TestStore } from '../../testing/stores.js';
-import { openStore, type Store } from '../../store/store.js';
+import type { Store } from '../../store/ports.js';
+import { openStore } from '../../store/store.js';
 import { SubscriptionRepository } from '../subscriptions.js';
-import type { SubscriptionUpdate } from '../types.js';
+import type { SubscriptionUpdate } from '../ports.js';
 import { InProcessSubscriptionChanges, PostgresSubscriptionChanges } from './bus.js';
 import type { SubscriptionChange } from './ports.js';
 

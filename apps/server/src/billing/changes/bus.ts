@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { LogPort } from '../../logger.js';
-import type { Store } from '../../store/store.js';
+import type { Store } from '../../store/ports.js';
 import type { SubscriptionChange, SubscriptionChangeListener, SubscriptionChanges } from './ports.js';
 
 /** The PostgreSQL channel the subscription upsert notifies on (in the same statement, so only on commit). */

@@ -1,8 +1,8 @@
 import type { Plan } from '@verifieddit/contracts';
 import express, { type Router } from 'express';
-import type { CatalogPort } from '../catalog.js';
+import type { CatalogPort } from '../ports.js';
 import type { CustomerRepository, SubscriptionRepository } from '../subscriptions.js';
-import type { SubscriptionUpdate } from '../types.js';
+import type { SubscriptionUpdate } from '../ports.js';
 import { localId, type LocalCheckoutSession, type LocalPortalSession, type LocalTokenCodec } from './provider.js';
 
 const escapeHtml = (value: string) =>

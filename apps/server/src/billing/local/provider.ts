@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { BillingProvider, ProviderSubscription } from '../types.js';
+import type { BillingProvider, ProviderSubscription } from '../ports.js';
 
 /**
  * The billing provider used without STRIPE_SECRET_KEY outside production. Its Checkout and Portal

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { KeptEvent } from '../ports.js';
 
 /**
  * What a signed Stripe event must look like before we store it. A valid signature proves who sent
@@ -63,7 +64,7 @@ export interface EventProblem {
   /** A sentence for the sender and the operator, naming the field. */
   reason: string;
   /** Enough to keep a record of the event, when its id can itself be stored. */
-  keep?: { id: string; type: string; created: number };
+  keep?: KeptEvent;
 }
 
 /** Lone surrogates: with the u flag a well-formed pair is one code point, so only unpaired halves match. */

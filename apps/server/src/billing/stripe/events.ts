@@ -1,6 +1,6 @@
 import type { Plan } from '@verifieddit/contracts';
 import type Stripe from 'stripe';
-import type { ProviderSubscription, SubscriptionUpdate } from '../types.js';
+import type { MappedEvent, ProviderSubscription, WebhookEventSource } from '../ports.js';
 import { stripeSubscriptionToProvider } from './provider.js';
 
 /** The event types that change what a user is entitled to. Everything else is acknowledged and ignored. */
@@ -10,11 +10,6 @@ export const HANDLED_EVENT_TYPES = [
   'customer.subscription.updated',
   'customer.subscription.deleted',
 ] as const;
-
-export type MappedEvent =
-  | { kind: 'update'; update: SubscriptionUpdate }
-  | { kind: 'ignored'; reason: string }
-  | { kind: 'unmapped'; reason: string };
 
 export interface EventMappingDeps {
   plans(): Promise<Plan[]>;
@@ -112,17 +107,6 @@ export async function mapStripeEvent(event: Stripe.Event, deps: EventMappingDeps
     default:
       return { kind: 'ignored', reason: `event type ${event.type} is not handled` };
   }
-}
-
-
-/** The Stripe side of webhooks behind a provider-neutral port: the route and processor never see `stripe`. */
-export interface WebhookEventSource {
-  /** Whether processing this event type can change anything (others are recorded as ignored). */
-  handles(type: string): boolean;
-  /** Maps a stored, verified event payload. */
-  map(payload: unknown): Promise<MappedEvent>;
-  /** Re-reads the subscription of an update whose ordering key tied, as a fresh, authoritative update. */
-  reread(update: SubscriptionUpdate): Promise<SubscriptionUpdate | null>;
 }
 
 export function stripeWebhookEventSource(deps: EventMappingDeps): WebhookEventSource {

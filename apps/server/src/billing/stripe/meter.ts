@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import type { MeterEvent, UsageMeter } from '../../ai-detect/metering.js';
+import type { MeterEvent, UsageMeter } from '../ports.js';
 
 /**
  * Usage → Stripe meter events. The ledger key is both the meter event `identifier` (Stripe refuses a

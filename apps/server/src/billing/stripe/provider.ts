@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
 import { AppError } from '../../errors.js';
-import { normalizeStatus, type BillingProvider, type ProviderSubscription } from '../types.js';
+import { normalizeStatus, type BillingProvider, type ProviderSubscription } from '../ports.js';
 
 /**
  * Idempotency keys say what a write means, so a retry of the same intent (by stripe-node, by our

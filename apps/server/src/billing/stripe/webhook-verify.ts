@@ -1,34 +1,6 @@
 import Stripe from 'stripe';
-import { stripeEventProblem, type EventProblem } from './event-shape.js';
-
-/** A verified provider event, reduced to what the inbox needs. Provider-neutral. */
-export interface VerifiedEvent {
-  id: string;
-  type: string;
-  created: number;
-  apiVersion: string | null;
-  livemode: boolean;
-  payload: unknown;
-}
-
-export type WebhookRejectionReason = 'missing_signature' | 'bad_signature' | 'stale_timestamp' | 'not_json' | 'not_an_event' | 'invalid_event' | 'not_configured';
-
-export class WebhookRejection extends Error {
-  constructor(
-    readonly reason: WebhookRejectionReason,
-    message: string,
-    /** For a signed event that can never be stored or applied: what can be kept of it, if anything. */
-    readonly keep?: EventProblem['keep'],
-  ) {
-    super(message);
-    this.name = 'WebhookRejection';
-  }
-}
-
-/** Verifies webhook deliveries; the route knows only this port, never `stripe`. */
-export interface WebhookVerifier {
-  verify(rawBody: Buffer, signatureHeader: string | undefined): VerifiedEvent;
-}
+import { WebhookRejection, type WebhookVerifier } from '../ports.js';
+import { stripeEventProblem } from './event-shape.js';
 
 /**
  * Stripe signature verification over the exact bytes received, with Stripe's 300 s tolerance.

@@ -1,44 +1,9 @@
-import type { LogPort } from '../logger.js';
-import type { Store } from '../store/store.js';
-
-/** One usage record sent to the billing provider's meter. */
-export interface MeterEvent {
-  /** Idempotency: the ledger key. Stripe deduplicates on it for a rolling 24 h. */
-  identifier: string;
-  eventName: string;
-  customerId: string;
-  value: number;
-  timestamp: Date;
-}
-
-/** Where billable usage goes (Stripe meter events; nothing for the local provider). */
-export interface UsageMeter {
-  readonly name: string;
-  send(event: MeterEvent): Promise<void>;
-}
+import type { LogPort } from '../../logger.js';
+import type { Store } from '../../store/ports.js';
+import type { FlushResult, UsageMeter } from '../ports.js';
 
 /** The local provider records the ledger only: its "send" marks events delivered without going anywhere. */
 export const ledgerOnlyMeter: UsageMeter = { name: 'ledger-only', send: async () => {} };
-
-export interface LedgerEntry {
-  key: string;
-  accountId: string;
-  period: string;
-  eventName: string;
-  quantity: number;
-  imageSha256: string | undefined;
-  cached: boolean;
-}
-
-/** Records a billable detection; a repeated key is a no-op (returns false). */
-export async function recordUsage(store: Store, entry: LedgerEntry): Promise<boolean> {
-  const rows = await store.query(
-    `INSERT INTO usage_ledger (key, account_id, period, event_name, quantity, image_sha256, cached)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING RETURNING key`,
-    [entry.key, entry.accountId, entry.period, entry.eventName, entry.quantity, entry.imageSha256 ?? null, entry.cached],
-  );
-  return rows.length > 0;
-}
 
 /**
  * An account has a provider customer when checkout mapped one (`customers`) or when its
@@ -86,14 +51,6 @@ export interface OutboxOptions {
   backoffSeconds?: (attempts: number) => number;
   /** Re-examine parked rows of accounts whose customer appeared this recently; undefined: all of them. */
   releaseRecentSeconds?: number;
-}
-
-export interface FlushResult {
-  /** Parked rows put back because their account now has a customer. */
-  released: number;
-  sent: number;
-  failed: number;
-  noCustomer: number;
 }
 
 interface LedgerRow {

@@ -1,0 +1,193 @@
+import type {
+  BillingProviderName,
+  CheckoutSessionOutput,
+  CreateCheckoutSessionInput,
+  CreatePortalSessionInput,
+  Plan,
+  PortalSessionOutput,
+  SubscriptionStatus,
+  SubscriptionStatusOutput,
+} from '@verifieddit/contracts';
+
+/**
+ * The billing domain's ports: everything about money that other domains (procedures, webhooks, AI
+ * detection) may depend on. Adapters (billing/stripe, billing/local, the store-backed repositories)
+ * implement them; nothing outside billing imports an adapter.
+ */
+
+
+/**
+ * One provider-neutral change of a subscription. Stripe webhooks and the local provider both
+ * produce these, and `SubscriptionRepository.apply` is the only code that writes them.
+ */
+export interface SubscriptionUpdate {
+  /** The provider event that carried it (dedup key); local completions use a synthetic id. */
+  eventId: string;
+  accountId: string;
+  provider: BillingProviderName;
+  providerCustomerId: string | null;
+  providerSubscriptionId: string;
+  planId: string | null;
+  status: SubscriptionStatus;
+  features: string[];
+  currentPeriodEnd: Date | null;
+  cancelAtPeriodEnd: boolean;
+  /** Ordering: when the provider produced this state, in epoch seconds (event.created). */
+  sourceCreated: number;
+  /** Ordering within one second; a fresh provider read outranks every event of the same second. */
+  sourceRank: number;
+  /**
+   * A fresh read of the provider's current state (not an event's snapshot): it also wins over an
+   * equal ordering key, since it is at least as new as anything stored for that second.
+   */
+  authoritative?: boolean;
+}
+
+/** Stripe never revives these: once stored for a subscription, only a different subscription replaces them. */
+export const TERMINAL_STATUSES = ['canceled', 'incomplete_expired'] as const;
+
+export type ApplyOutcome = 'applied' | 'stale' | 'duplicate' | 'tie';
+
+/** What every billing provider can do. Only `billing/stripe/` knows Stripe exists. */
+export interface BillingProvider {
+  readonly name: BillingProviderName;
+  /** Creates the provider customer for an account. Idempotent per account id. */
+  createCustomer(input: { accountId: string; email?: string | undefined }): Promise<{ customerId: string }>;
+  createCheckoutSession(input: {
+    accountId: string;
+    customerId: string;
+    /** A provider price id, or a catalog lookup key the provider resolves. */
+    price: { id: string } | { lookupKey: string };
+    planId: string | null;
+    features: string[];
+    successUrl: string;
+    cancelUrl: string;
+  }): Promise<{ id: string; url: string }>;
+  createPortalSession(input: { customerId: string; returnUrl: string }): Promise<{ url: string }>;
+  /** The subscription as the provider knows it now (for ordering ties), or null if unknown. */
+  retrieveSubscription(subscriptionId: string): Promise<ProviderSubscription | null>;
+}
+
+export interface ProviderSubscription {
+  id: string;
+  customerId: string | null;
+  status: SubscriptionStatus;
+  metadata: Record<string, string>;
+  priceIds: string[];
+  priceLookupKeys: string[];
+  currentPeriodEnd: Date | null;
+  cancelAtPeriodEnd: boolean;
+}
+
+/** Unknown provider states are kept as-is in spirit but never entitle: map them to a closed state. */
+const KNOWN: readonly SubscriptionStatus[] = ['incomplete', 'incomplete_expired', 'trialing', 'active', 'past_due', 'canceled', 'unpaid', 'paused'];
+export function normalizeStatus(status: string): SubscriptionStatus {
+  return (KNOWN as readonly string[]).includes(status) ? (status as SubscriptionStatus) : 'incomplete';
+}
+
+/** What the billing procedures need; the tRPC context holds this port, not the implementation. */
+export interface BillingPort {
+  plans(): Promise<Plan[]>;
+  createCheckoutSession(accountId: string, input: CreateCheckoutSessionInput): Promise<CheckoutSessionOutput>;
+  createPortalSession(accountId: string, input: CreatePortalSessionInput): Promise<PortalSessionOutput>;
+  subscriptionStatus(accountId: string): Promise<SubscriptionStatusOutput>;
+}
+
+/** What is on sale: the operator's stored catalog, or the default. */
+export interface CatalogPort {
+  plans(): Promise<Plan[]>;
+}
+
+/** One usage record sent to the billing provider's meter. */
+export interface MeterEvent {
+  /** Idempotency: the ledger key. Stripe deduplicates on it for a rolling 24 h. */
+  identifier: string;
+  eventName: string;
+  customerId: string;
+  value: number;
+  timestamp: Date;
+}
+
+/** Where billable usage goes (Stripe meter events; nothing for the local provider). */
+export interface UsageMeter {
+  readonly name: string;
+  send(event: MeterEvent): Promise<void>;
+}
+
+/** What one outbox pass did. */
+export interface FlushResult {
+  /** Parked rows put back because their account now has a customer. */
+  released: number;
+  sent: number;
+  failed: number;
+  noCustomer: number;
+}
+
+/** A verified provider event, reduced to what the inbox needs. Provider-neutral. */
+export interface VerifiedEvent {
+  id: string;
+  type: string;
+  created: number;
+  apiVersion: string | null;
+  livemode: boolean;
+  payload: unknown;
+}
+
+export type WebhookRejectionReason = 'missing_signature' | 'bad_signature' | 'stale_timestamp' | 'not_json' | 'not_an_event' | 'invalid_event' | 'not_configured';
+
+/** Enough of a signed but invalid event to keep a record of it. */
+export interface KeptEvent {
+  id: string;
+  type: string;
+  created: number;
+}
+
+export class WebhookRejection extends Error {
+  constructor(
+    readonly reason: WebhookRejectionReason,
+    message: string,
+    /** For a signed event that can never be stored or applied: what can be kept of it, if anything. */
+    readonly keep?: KeptEvent,
+  ) {
+    super(message);
+    this.name = 'WebhookRejection';
+  }
+}
+
+/** Verifies webhook deliveries; the route knows only this port, never `stripe`. */
+export interface WebhookVerifier {
+  verify(rawBody: Buffer, signatureHeader: string | undefined): VerifiedEvent;
+}
+
+export type MappedEvent =
+  | { kind: 'update'; update: SubscriptionUpdate }
+  | { kind: 'ignored'; reason: string }
+  | { kind: 'unmapped'; reason: string };
+
+/** The Stripe side of webhooks behind a provider-neutral port: the route and processor never see `stripe`. */
+export interface WebhookEventSource {
+  /** Whether processing this event type can change anything (others are recorded as ignored). */
+  handles(type: string): boolean;
+  /** Maps a stored, verified event payload. */
+  map(payload: unknown): Promise<MappedEvent>;
+  /** Re-reads the subscription of an update whose ordering key tied, as a fresh, authoritative update. */
+  reread(update: SubscriptionUpdate): Promise<SubscriptionUpdate | null>;
+}
+
+/** The ordered subscription upsert: the only way a `SubscriptionUpdate` is written. */
+export interface SubscriptionWriter {
+  apply(update: SubscriptionUpdate): Promise<ApplyOutcome>;
+}
+
+/** An account's subscription as the procedures and quotas see it (`status: 'none'` before any). */
+export interface SubscriptionReader {
+  statusOf(accountId: string): Promise<SubscriptionStatusOutput>;
+}
+
+/** One provider customer per account. */
+export interface CustomerDirectory {
+  get(accountId: string): Promise<{ provider: string; customerId: string } | undefined>;
+  findAccountByCustomer(customerId: string): Promise<string | undefined>;
+  /** Stores the mapping unless one exists; returns the mapping that won. */
+  claim(accountId: string, provider: string, customerId: string): Promise<string>;
+}
