@@ -31,6 +31,13 @@ try {
   const versionOf = (name) => JSON.parse(readFileSync(join(pkgDir, 'node_modules', name, 'package.json'), 'utf8')).version;
   const project = join(work, 'consumer');
   cpSync(new URL('./consumer', import.meta.url).pathname, project, { recursive: true });
+  // The README's snippets are compiled as written: what an npm user reads is what is checked.
+  const readme = readFileSync(join(pkgDir, 'README.md'), 'utf8');
+  for (const [lang, file] of [['ts', 'readme-vanilla.ts'], ['tsx', 'readme-react.tsx']]) {
+    const snippet = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(readme)?.[1];
+    if (!snippet) throw new Error(`README.md has no \`\`\`${lang} snippet`);
+    writeFileSync(join(project, file), snippet);
+  }
   writeFileSync(
     join(project, 'package.json'),
     JSON.stringify(
