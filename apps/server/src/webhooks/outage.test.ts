@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BillingProvider, ProviderSubscription } from '../billing/types.js';
+import type { BillingProvider, ProviderSubscription } from '../billing/ports.js';
 import { startWiredApp } from '../testing/harness.js';
 import { signedDelivery, stripeScenario } from '../testing/stripe-events.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
 import { postgresTargetOrUndefined, type TestStore } from '../testing/stores.js';
 import { startTcpProxy, type TcpProxy } from '../testing/tcp-proxy.js';
-import { openStore, type Store } from '../store/store.js';
+import type { Store } from '../store/ports.js';
+import { openStore } from '../store/store.js';
 
 const SECRET = 'whsec_outageTestSecret';
 const EVENTS = 12;
