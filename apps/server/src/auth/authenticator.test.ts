@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyToken } from '@clerk/backend';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createAuthenticator } from './authenticator.js';
 import { createTestIssuer } from '../testing/clerk.js';
 import { startWiredApp } from '../testing/harness.js';
 import { storeTargets, type TestStore } from '../testing/stores.js';
@@ -89,5 +91,78 @@ describe('development identities', () => {
     const log = { debug() {}, info() {}, error() {}, warn: (o: object) => void warnings.push(o) };
     await expect(auth.authenticate('Bearer dev_user_local', log)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     expect(warnings).toEqual([expect.objectContaining({ authFailure: 'dev_identity_refused' })]);
+  });
+});
+
+describe('the verified-token cache', () => {
+  const log = { debug() {}, info() {}, warn() {}, error() {} };
+  const secondsNow = () => Math.floor(Date.now() / 1000);
+  /** A Clerk authenticator whose verifications are counted (the real verifyToken underneath). */
+  const counted = (maxCachedTokens?: number) => {
+    let verifications = 0;
+    const auth = createAuthenticator({
+      jwtKey: issuer.publicKeyPem,
+      authorizedParties: ['https://app.verifieddit.test'],
+      allowDevIdentities: false,
+      production: false,
+      ...(maxCachedTokens !== undefined ? { maxCachedTokens } : {}),
+      verify: (async (...args: Parameters<typeof verifyToken>) => {
+        verifications++;
+        return verifyToken(...args);
+      }) as typeof verifyToken,
+    });
+    return { auth, verifications: () => verifications };
+  };
+  const refusal = (promise: Promise<unknown>) => expect(promise).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+
+  afterEach(() => vi.useRealTimers());
+
+  it('verifies a token once and answers its repeats from the cache', async () => {
+    const { auth, verifications } = counted();
+    const header = `Bearer ${await issuer.token({ sub: 'user_cached' })}`;
+    for (let i = 0; i < 5; i++) expect(await auth.authenticate(header, log)).toEqual({ id: 'user_cached', via: 'clerk' });
+    expect(verifications()).toBe(1);
+  });
+
+  it('refuses a cached token once its exp has passed by more than the 5 s skew, and re-verifies inside the skew', async () => {
+    const { auth, verifications } = counted();
+    const exp = secondsNow() + 30;
+    const header = `Bearer ${await issuer.token({ sub: 'user_exp', exp })}`;
+    await auth.authenticate(header, log);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(exp * 1000 + 2_000); // past exp, inside the skew: the verifier decides again
+    expect(await auth.authenticate(header, log)).toMatchObject({ id: 'user_exp' });
+    expect(verifications()).toBe(2);
+    vi.setSystemTime(exp * 1000 + 6_000); // past exp + skew: refused, cached or not
+    await refusal(auth.authenticate(header, log));
+  });
+
+  it('never accepts a token before its nbf less the skew, even one it verified before (clock stepped back)', async () => {
+    const { auth } = counted();
+    const nbf = secondsNow() + 20;
+    const header = `Bearer ${await issuer.token({ sub: 'user_nbf', nbf, iat: nbf })}`;
+    await refusal(auth.authenticate(header, log));
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(nbf * 1000 - 3_000); // inside the skew
+    expect(await auth.authenticate(header, log)).toMatchObject({ id: 'user_nbf' });
+    vi.setSystemTime(nbf * 1000 - 60_000); // the clock steps back: the cached entry is not used
+    await refusal(auth.authenticate(header, log));
+  });
+
+  it('is keyed by the whole token: a tampered signature is verified (and refused), not served from the cache', async () => {
+    const { auth } = counted();
+    const token = await issuer.token({ sub: 'user_tamper' });
+    await auth.authenticate(`Bearer ${token}`, log);
+    const last = token.at(-2) === 'A' ? 'B' : 'A';
+    await refusal(auth.authenticate(`Bearer ${token.slice(0, -2)}${last}${token.at(-1)}`, log));
+  });
+
+  it('holds at most maxCachedTokens tokens', async () => {
+    const { auth, verifications } = counted(3);
+    const headers = await Promise.all([1, 2, 3, 4, 5].map(async (i) => `Bearer ${await issuer.token({ sub: `user_${i}` })}`));
+    for (const header of headers) await auth.authenticate(header, log);
+    expect(auth.cachedTokens).toBe(3);
+    await auth.authenticate(headers[0]!, log); // evicted, so verified again
+    expect(verifications()).toBe(6);
   });
 });

@@ -38,8 +38,53 @@ export interface ClerkAuthOptions {
   /** Accept `Bearer dev_<id>`; refused whenever `production` is true. */
   allowDevIdentities: boolean;
   production: boolean;
-  /** Seconds of clock skew tolerated on exp/nbf. */
+  /** Milliseconds of clock skew tolerated on exp/nbf (Clerk's default, 5 s). */
   clockSkewInMs?: number;
+  /** Verified tokens kept (whole token as the key); 0 turns the cache off. */
+  maxCachedTokens?: number;
+  /** Clerk's `verifyToken`; tests wrap it to count verifications. */
+  verify?: typeof verifyToken;
+}
+
+/**
+ * Verified session tokens, so a client that sends the same token on every request pays for one RS256
+ * verification, not one per request. Keyed by the whole token (a token differing in any byte is
+ * verified afresh), bounded (oldest out), and an entry is used only inside the token's own
+ * [nbf − skew, exp) window: it never outlives the token, and past `exp` the token goes back to the
+ * verifier, which refuses it once the skew is spent too.
+ */
+class VerifiedTokenCache {
+  private readonly entries = new Map<string, { userId: string; notBeforeMs: number; expiresMs: number }>();
+  constructor(
+    private readonly max: number,
+    private readonly skewMs: number,
+  ) {}
+
+  get(token: string): string | undefined {
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    const now = Date.now();
+    if (now >= entry.expiresMs) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return now >= entry.notBeforeMs - this.skewMs ? entry.userId : undefined;
+  }
+
+  set(token: string, userId: string, payload: { exp?: unknown; nbf?: unknown }): void {
+    if (this.max <= 0 || typeof payload.exp !== 'number') return;
+    if (this.entries.size >= this.max) {
+      // Drop expired entries first; if none, the oldest.
+      const now = Date.now();
+      for (const [key, entry] of this.entries) if (now >= entry.expiresMs) this.entries.delete(key);
+      if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+    }
+    this.entries.set(token, { userId, expiresMs: payload.exp * 1000, notBeforeMs: typeof payload.nbf === 'number' ? payload.nbf * 1000 : 0 });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
 }
 
 const REASON_OF: Record<string, AuthFailureReason> = {
@@ -53,10 +98,16 @@ const REASON_OF: Record<string, AuthFailureReason> = {
   'token-invalid-algorithm': 'malformed',
 };
 
-export function createAuthenticator(options: ClerkAuthOptions): Authenticator {
+export function createAuthenticator(options: ClerkAuthOptions): Authenticator & { readonly cachedTokens: number } {
   const devAllowed = options.allowDevIdentities && !options.production;
   const clerkConfigured = Boolean(options.jwtKey || options.secretKey);
+  const skewMs = options.clockSkewInMs ?? 5_000;
+  const verify = options.verify ?? verifyToken;
+  const cache = new VerifiedTokenCache(options.maxCachedTokens ?? 10_000, skewMs);
   return {
+    get cachedTokens() {
+      return cache.size;
+    },
     async authenticate(authorization, log) {
       const token = bearerOf(authorization, log);
       const dev = DEV_TOKEN.exec(token);
@@ -66,15 +117,17 @@ export function createAuthenticator(options: ClerkAuthOptions): Authenticator {
       }
       if (!clerkConfigured) refuse(log, 'unverifiable', 'no Clerk key configured; use a dev_<userId> identity in development');
       if (token.split('.').length !== 3) refuse(log, 'malformed', 'not a JWT');
+      const cached = cache.get(token);
+      if (cached) return { id: cached, via: 'clerk' };
       // The package's exported verifyToken returns the payload and throws TokenVerificationError
       // (its typings describe the lower-level { data, errors } form); accept both shapes.
-      let payload: { sub?: unknown };
+      let payload: { sub?: unknown; exp?: unknown; nbf?: unknown };
       try {
-        const result = (await verifyToken(token, {
+        const result = (await verify(token, {
           ...(options.jwtKey ? { jwtKey: options.jwtKey } : { secretKey: options.secretKey }),
           ...(options.authorizedParties.length ? { authorizedParties: options.authorizedParties } : {}),
-          clockSkewInMs: options.clockSkewInMs ?? 5_000,
-        })) as unknown as { data?: { sub?: unknown }; errors?: unknown[]; sub?: unknown };
+          clockSkewInMs: skewMs,
+        })) as unknown as { data?: typeof payload; errors?: unknown[]; sub?: unknown };
         if (Array.isArray(result.errors)) throw result.errors[0];
         payload = result.data ?? result;
       } catch (error) {
@@ -83,6 +136,7 @@ export function createAuthenticator(options: ClerkAuthOptions): Authenticator {
       }
       const sub = payload.sub;
       if (typeof sub !== 'string' || !sub) refuse(log, 'malformed', 'token has no subject');
+      cache.set(token, sub, payload);
       return { id: sub, via: 'clerk' };
     },
   };
