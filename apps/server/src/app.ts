@@ -9,6 +9,7 @@ import { openApiRoute } from './http/openapi.js';
 import { requestContext, withRequestId } from './http/request-context.js';
 import { restAliases } from './http/rest-aliases.js';
 import type { Logger } from './logger.js';
+import { metricsRoute, type Metrics } from './metrics/metrics.js';
 import { dutiesOf, type Role } from './roles.js';
 import { appRouter } from './routers/index.js';
 
@@ -21,6 +22,8 @@ export interface AppDeps {
   mounts?: { path: string; handler: RequestHandler }[];
   /** This process's ROLE and the background workers it runs; default `all`. Only the API duty changes routes here. */
   role?: { name: Role; workers: readonly string[] };
+  /** Request timing and GET /metrics; the route exists only with a token (404 otherwise). */
+  metrics?: { metrics: Metrics; token: string | undefined };
 }
 
 export const DEFAULT_JSON_BODY_LIMIT = DEFAULT_BODY_LIMIT;
@@ -32,6 +35,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(requestContext(deps.logger));
+  if (deps.metrics) app.use(deps.metrics.metrics.requestTimer(Object.keys(appRouter._def.procedures)));
   app.use(methodGuard());
   // Before any route reads a body (the webhook and local pages read their own): bad encodings and
   // declared lengths over the limit are refused without reading.
@@ -56,6 +60,8 @@ export function createApp(deps: AppDeps): Express {
       res.status(503).json({ status: 'not_ready', store: 'down' });
     }
   });
+
+  if (deps.metrics?.token) app.get('/metrics', metricsRoute(deps.metrics.metrics, deps.metrics.token));
 
   for (const mount of deps.mounts ?? []) app.use(mount.path, mount.handler);
 

@@ -11,6 +11,7 @@ import type { SubscriptionChanges } from './billing/changes/ports.js';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
 import type { Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { dutiesOf, startBackgroundWorkers, type BackgroundWorker, type RunningWorkers } from './roles.js';
 import type { Store } from './store/ports.js';
 import { migrate, openStore } from './store/store.js';
@@ -25,6 +26,7 @@ export interface Wiring {
   billing: BillingWiring;
   aiDetect: AiDetection;
   webhooks: WebhookWiring;
+  metrics: Metrics;
   mounts: { path: string; handler: RequestHandler }[];
 }
 
@@ -56,16 +58,25 @@ export function wire(config: Config, store: Store, logger: Logger, overrides: Wi
   logger.info({ provider: billing.provider.name }, 'billing provider selected');
   const aiDetect = wireAiDetection(config, store, billing, logger, overrides.aiDetect);
   const webhooks = wireWebhooks(config, store, billing, logger, overrides.webhookInbox);
+  const metrics = createMetrics({ store, budget: () => aiDetect.budget(), log: logger });
   const services: Services = {
     version: APP_VERSION,
     startedAt: Date.now(),
     readiness: { ping: () => store.ping() },
     auth: overrides.authenticator ?? authenticatorFor(config),
     billing: billing.service,
-    aiDetect,
+    aiDetect: {
+      // Counted here, where every answered detection passes, for the cache hit ratio on /metrics.
+      check: async (...args) => {
+        const result = await aiDetect.check(...args);
+        metrics.observeDetection(result.cached);
+        return result;
+      },
+      usage: (...args) => aiDetect.usage(...args),
+    },
   };
   // The webhook route reads raw bytes, so it is mounted before the JSON parsers.
-  return { services, billing, aiDetect, webhooks, mounts: [{ path: '/', handler: webhooks.router }, ...billing.mounts] };
+  return { services, billing, aiDetect, webhooks, metrics, mounts: [{ path: '/', handler: webhooks.router }, ...billing.mounts] };
 }
 
 /** Opens the store, migrates it and wires every port. */

@@ -27,7 +27,13 @@ async function main(argv: string[]): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, pretty: !config.isProduction && process.stdout.isTTY === true, secrets: config.secrets });
   const runtime = await buildRuntime(config, logger);
-  const app = createApp({ logger, services: runtime.services, mounts: runtime.mounts, role: { name: config.role, workers: runtime.workers.names } });
+  const app = createApp({
+    logger,
+    services: runtime.services,
+    mounts: runtime.mounts,
+    role: { name: config.role, workers: runtime.workers.names },
+    metrics: { metrics: runtime.metrics, token: config.metricsToken },
+  });
   const running = await listen(app, config.port);
   logger.info({ port: running.port, env: config.nodeEnv, role: config.role }, `listening on http://localhost:${running.port}`);
 

@@ -17,7 +17,20 @@ export interface Store {
   query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
   withSession<T>(fn: (session: Session) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
+  /** Connections of the pool (PostgreSQL only; PGlite is one in-process connection). */
+  poolStats?(): PoolStats;
   close(): Promise<void>;
+}
+
+export interface PoolStats {
+  /** Most connections the pool opens. */
+  max: number;
+  /** Connections open now. */
+  total: number;
+  /** Connections checked out by a query or a session. */
+  inUse: number;
+  /** Callers waiting for a connection. */
+  waiting: number;
 }
 
 export interface ReadinessPort {

@@ -48,6 +48,7 @@ function openPostgres(url: string, max: number): Store {
     async ping() {
       await pool.query('SELECT 1');
     },
+    poolStats: () => ({ max, total: pool.totalCount, inUse: pool.totalCount - pool.idleCount, waiting: pool.waitingCount }),
     async close() {
       await pool.end();
     },

@@ -43,14 +43,15 @@ export function fakeServices(overrides: Partial<Services> = {}): Services {
  * swapped for doubles. `env` is parsed by the real config loader.
  */
 export async function startWiredApp(options: { store: Store; env?: Record<string, string>; overrides?: WiringOverrides }) {
-  const logs = captureLogger();
-  const placeholder = await listen(createApp({ logger: logs.logger, services: fakeServices() }), 0, '127.0.0.1');
+  const placeholder = await listen(createApp({ logger: captureLogger().logger, services: fakeServices() }), 0, '127.0.0.1');
   // Local Checkout links must point at this very server, so learn the port first.
   const port = placeholder.port;
   await placeholder.shutdown();
   const config = loadConfig({ NODE_ENV: 'test', PUBLIC_URL: `http://127.0.0.1:${port}`, APP_ORIGINS: 'https://app.verifieddit.test', ...options.env });
+  // As main.ts does: every configured secret is scrubbed from the log.
+  const logs = captureLogger({ secrets: config.secrets });
   const wiring = wire(config, options.store, logs.logger, options.overrides);
-  const app = createApp({ logger: logs.logger, services: wiring.services, mounts: wiring.mounts });
+  const app = createApp({ logger: logs.logger, services: wiring.services, mounts: wiring.mounts, metrics: { metrics: wiring.metrics, token: config.metricsToken } });
   const running = await listen(app, port, '127.0.0.1');
   return Object.assign(running, { logs, config, wiring });
 }
