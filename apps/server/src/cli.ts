@@ -1,5 +1,5 @@
 import { runCli } from './cli/index.js';
-import { ConfigError, loadConfig, loadDotEnvIfDevelopment } from './config.js';
+import { ConfigError, invocationDir, loadConfig, loadDotEnvIfDevelopment } from './config.js';
 
 /** `pnpm billing <command>` / `node dist/cli.js <command>`. Secrets come only from the environment. */
 async function main(argv: string[]): Promise<number> {
@@ -8,6 +8,7 @@ async function main(argv: string[]): Promise<number> {
   return runCli(argv, config, {
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
+    cwd: invocationDir(),
   });
 }
 

@@ -304,6 +304,14 @@ function passwordOf(databaseUrl: string | undefined): string | undefined {
   }
 }
 
+/**
+ * The folder the user typed a command in. pnpm runs a package's scripts in the package folder and
+ * passes the user's folder as INIT_CWD; run directly (node, the bundle), it is the working directory.
+ */
+export function invocationDir(env: Record<string, string | undefined> = process.env): string {
+  return env.INIT_CWD || process.cwd();
+}
+
 /** Development convenience: read `.env` if present. Production reads only the real environment. */
 export function loadDotEnvIfDevelopment(path = '.env'): void {
   if (process.env.NODE_ENV === 'production' || !existsSync(path)) return;

@@ -3,7 +3,7 @@ import { catalogProblems, catalogSchema, DEFAULT_CATALOG, StoreCatalog, type Cat
 import type { Config } from '../config.js';
 import type { Store } from '../store/ports.js';
 import { migrate, openStore } from '../store/store.js';
-import { CliUsageError, parseFlags } from './flags.js';
+import { CliUsageError, parseFlags, userPath } from './flags.js';
 import type { CliCommand, CliIo } from './types.js';
 
 /** Runs a command body, turning usage errors into a message and exit code 2. */
@@ -24,9 +24,9 @@ export function readCatalogFile(path: string | undefined, io: CliIo): Catalog | 
   if (!path) throw new CliUsageError('--file PATH is required');
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readFileSync(userPath(io, path), 'utf8');
   } catch (error) {
-    throw new CliUsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new CliUsageError(`cannot read ${userPath(io, path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   let json: unknown;
   try {

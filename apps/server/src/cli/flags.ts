@@ -1,8 +1,14 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from '../config.js';
 
 export class CliUsageError extends Error {}
+
+/** A path from the command line, resolved from the folder the user ran the command in. */
+export function userPath(io: { cwd?: string | undefined }, path: string): string {
+  return resolve(io.cwd ?? process.cwd(), path);
+}
 
 /** Parses `--name value` / `--flag` options; unknown options and stray words are usage errors. */
 export function parseFlags<S extends string, B extends string>(argv: string[], spec: { strings?: readonly S[]; booleans?: readonly B[] }) {
@@ -30,11 +36,11 @@ function refuseSecretsInArguments(argv: string[]) {
  * The Stripe secret for an operator command: `--secret-file PATH` (first line) or STRIPE_SECRET_KEY.
  * A live key is refused outside NODE_ENV=production unless `--live` is given.
  */
-export function stripeSecret(config: Config, flags: { 'secret-file'?: string | undefined; live?: boolean | undefined }): string {
+export function stripeSecret(config: Config, flags: { 'secret-file'?: string | undefined; live?: boolean | undefined }, io: { cwd?: string | undefined } = {}): string {
   let key: string | undefined;
   if (flags['secret-file']) {
     try {
-      key = readFileSync(flags['secret-file'], 'utf8').split(/\r?\n/)[0]?.trim();
+      key = readFileSync(userPath(io, flags['secret-file']), 'utf8').split(/\r?\n/)[0]?.trim();
     } catch (error) {
       throw new CliUsageError(`cannot read --secret-file ${flags['secret-file']}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }

@@ -17,7 +17,7 @@ export const stripeCatalogSyncCommand: CliCommand = {
   run: async ({ argv, config, io }) =>
     guarded(io, async () => {
       const flags = parseFlags(argv, { strings: ['file', 'secret-file'], booleans: ['dry-run', 'live'] });
-      const key = stripeSecret(config, flags);
+      const key = stripeSecret(config, flags, io);
       const catalog = readCatalogFile(flags.file, io);
       if (!catalog) return 1;
       const mode = /^(sk|rk)_live_/.test(key) ? 'LIVE' : 'test';
@@ -35,7 +35,7 @@ export const stripeTestCommand: CliCommand = {
   run: async ({ argv, config, io }) =>
     guarded(io, async () => {
       const flags = parseFlags(argv, { strings: ['secret-file'], booleans: ['live'] });
-      const key = stripeSecret(config, flags);
+      const key = stripeSecret(config, flags, io);
       const result = await checkStripeKey(clientFor(config, key), key);
       const what = `${result.kind} key, ${result.mode} mode`;
       if (!result.ok) {

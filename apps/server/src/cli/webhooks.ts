@@ -25,7 +25,7 @@ const line = (row: InboxRow) =>
 
 function usageError(io: CliIo, error: unknown, usage: string): number {
   if (!(error instanceof CliUsageError)) throw error;
-  io.err(`${error.message}\nusage: pnpm billing ${usage}`);
+  io.err(`${error.message} (usage: pnpm billing ${usage})`);
   return 2;
 }
 
