@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,8 @@ describe('the production artifact', () => {
     const pglite = readdirSync(join(artifact, 'node_modules/@electric-sql/pglite/dist'));
     expect(pglite).toEqual(expect.arrayContaining(['pglite.wasm', 'pglite.data', 'initdb.wasm', 'index.js']));
     expect(pglite.filter((f) => /\.(map|cjs|d\.ts)$|\.tar\.gz$/.test(f))).toEqual([]);
+    // Started as `<runtime> index.js` (the Nix image names Bun by its store path): no shebang to resolve.
+    expect(readFileSync(join(artifact, 'index.js'), 'utf8').startsWith('#!')).toBe(false);
     // Nothing from the workspace is reachable from there (asked in a clean process: pnpm sets NODE_PATH here).
     for (const name of ['@electric-sql/pglite', 'express', '@verifieddit/contracts']) {
       const probe = await runProcess(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(name)})`], { cwd: artifact, env: {} });
