@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ROLES, type Role } from './roles.js';
 
@@ -211,7 +211,43 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+/**
+ * Variables that may instead be read from a file named by `<NAME>_FILE` (Docker/Kubernetes secrets,
+ * Scaleway secret mounts), so a key never has to sit in the process environment of a shell.
+ */
+export const FILE_SECRETS = [
+  'DATABASE_URL',
+  'STRIPE_SECRET_KEY',
+  'STRIPE_WEBHOOK_SECRET',
+  'CLERK_SECRET_KEY',
+  'CLERK_JWT_KEY',
+  'SIGHTENGINE_API_SECRET',
+  'METRICS_TOKEN',
+] as const;
+
+/** The environment with every `<NAME>_FILE` replaced by the file's content (one trailing newline dropped). */
+function withFileSecrets(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const resolved = { ...env };
+  const problems: string[] = [];
+  for (const name of FILE_SECRETS) {
+    const path = env[`${name}_FILE`]?.trim();
+    if (!path) continue;
+    if (env[name]?.trim()) {
+      problems.push(`${name}_FILE: ${name} is set too; set one of them`);
+      continue;
+    }
+    try {
+      resolved[name] = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      problems.push(`${name}_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return resolved;
+}
+
+export function loadConfig(rawEnv: Record<string, string | undefined> = process.env): Config {
+  const env = withFileSecrets(rawEnv);
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
