@@ -10,6 +10,8 @@ import { postgresTargetOrUndefined, type TestStore } from './testing/stores.js';
 const SECRET = 'whsec_rolesTestSecret';
 // Far below the defaults (5 s / 10 s), so "a worker would have run by now" takes a second, not a minute.
 const WORKER_INTERVAL_MS = '100';
+const METRICS_TOKEN = 'roles-metrics-token-0123456789';
+const scrape = (url: string) => fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
 
 describe('ROLE', () => {
   it('defaults to all and refuses an unknown role by name', () => {
@@ -47,6 +49,7 @@ describe.runIf(postgresTargetOrUndefined)('ROLE=api and ROLE=webhooks processes 
       STRIPE_API_BASE_URL: stripe.url,
       STRIPE_WEBHOOK_SECRET: SECRET,
       WORKER_INTERVAL_MS,
+      METRICS_TOKEN,
     };
     // Work only a background worker picks up: a webhook event due for a retry, and usage not yet metered.
     const event = stripeEvent('customer.subscription.created.unmapped');
@@ -76,6 +79,7 @@ describe.runIf(postgresTargetOrUndefined)('ROLE=api and ROLE=webhooks processes 
     expect(health).toMatchObject({ status: 'ok', role: 'api', workers: [] });
     expect((await fetch(`${api.url}/ready`)).status).toBe(200);
     expect((await fetch(`${api.url}/trpc/health`)).status).toBe(200);
+    expect((await scrape(api.url)).status).toBe(200);
     const delivery = signedDelivery(stripe, JSON.stringify(stripeEvent('customer.subscription.created')), SECRET);
     const webhook = await fetch(`${api.url}/webhook`, { method: 'POST', ...delivery });
     expect(webhook.status).toBe(404);
@@ -94,6 +98,7 @@ describe.runIf(postgresTargetOrUndefined)('ROLE=api and ROLE=webhooks processes 
     expect([...health.workers].sort()).toEqual(['meter-outbox', 'webhook-retry']);
     expect((await fetch(`${hooks.url}/ready`)).status).toBe(200);
     expect((await fetch(`${hooks.url}/trpc/health`)).status).toBe(404);
+    expect((await scrape(hooks.url)).status).toBe(200);
 
     // The backlog the API process left alone: the retry worker settles the event (it maps to no
     // account), the outbox settles the usage (a free account has nothing to meter).
