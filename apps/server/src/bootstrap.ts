@@ -56,7 +56,8 @@ export function wire(config: Config, store: Store, logger: Logger, overrides: Wi
     ...(overrides.changes ? { changes: overrides.changes } : {}),
   });
   logger.info({ provider: billing.provider.name }, 'billing provider selected');
-  const aiDetect = wireAiDetection(config, store, billing, logger, overrides.aiDetect);
+  // Quotas read entitlements through the same cache as billing.subscriptionStatus.
+  const aiDetect = wireAiDetection(config, store, { ...billing, subscriptions: billing.statuses }, logger, overrides.aiDetect);
   const webhooks = wireWebhooks(config, store, billing, logger, overrides.webhookInbox);
   const metrics = createMetrics({ store, budget: () => aiDetect.budget(), log: logger });
   const services: Services = {

@@ -8,7 +8,7 @@ import type {
 } from '@verifieddit/contracts';
 import { AppError } from '../errors.js';
 import type { CustomerRepository, SubscriptionRepository } from './subscriptions.js';
-import type { BillingPort, BillingProvider, CatalogPort } from './ports.js';
+import type { BillingPort, BillingProvider, CatalogPort, SubscriptionReader } from './ports.js';
 
 /** A subscription in any of these states is still the account's live subscription: change it in the portal. */
 const LIVE_STATUSES = new Set(['active', 'trialing', 'past_due', 'unpaid', 'paused']);
@@ -18,6 +18,8 @@ export interface BillingServiceDeps {
   catalog: CatalogPort;
   customers: CustomerRepository;
   subscriptions: SubscriptionRepository;
+  /** Entitlement reads (cached in production); the repository when absent. */
+  statuses?: SubscriptionReader;
   appOrigins: string[];
   defaultPriceId: string | undefined;
 }
@@ -33,7 +35,7 @@ export class BillingService implements BillingPort {
   }
 
   async subscriptionStatus(accountId: string): Promise<SubscriptionStatusOutput> {
-    return this.deps.subscriptions.statusOf(accountId);
+    return (this.deps.statuses ?? this.deps.subscriptions).statusOf(accountId);
   }
 
   async createCheckoutSession(accountId: string, input: CreateCheckoutSessionInput): Promise<CheckoutSessionOutput> {

@@ -15,6 +15,7 @@ import { stripeWebhookEventSource } from './stripe/events.js';
 import { StripeUsageMeter } from './stripe/meter.js';
 import { StripeBillingProvider } from './stripe/provider.js';
 import { createStripeWebhookVerifier } from './stripe/webhook-verify.js';
+import { CachedSubscriptionReader } from './status-cache.js';
 import { CustomerRepository, SubscriptionRepository } from './subscriptions.js';
 import { ledgerOnlyMeter } from './usage/outbox.js';
 
@@ -23,6 +24,8 @@ export interface BillingWiring {
   catalog: CatalogPort;
   customers: CustomerRepository;
   subscriptions: SubscriptionRepository;
+  /** Entitlement reads for procedures and quotas: cached, invalidated by `changes`. */
+  statuses: CachedSubscriptionReader;
   /** Every applied subscription change, from any replica. */
   changes: SubscriptionChanges;
   service: BillingService;
@@ -49,6 +52,7 @@ export function wireBilling(
   const customers = new CustomerRepository(store);
   const changes = options.changes ?? new InProcessSubscriptionChanges();
   const subscriptions = new SubscriptionRepository(store, changes);
+  const statuses = new CachedSubscriptionReader(subscriptions, changes);
   const mounts: BillingWiring['mounts'] = [];
   const stripe = config.stripe.secretKey
     ? createStripeClient({ secretKey: config.stripe.secretKey, apiVersion: config.stripe.apiVersion, apiBaseUrl: config.stripe.apiBaseUrl })
@@ -66,6 +70,7 @@ export function wireBilling(
     catalog,
     customers,
     subscriptions,
+    statuses,
     appOrigins: config.appOrigins,
     defaultPriceId: config.stripe.defaultPriceId,
   });
@@ -80,5 +85,5 @@ export function wireBilling(
     },
   });
   const webhookVerifier = createStripeWebhookVerifier(config.stripe.webhookSecrets);
-  return { provider, catalog, customers, subscriptions, changes, service, meter, webhookVerifier, webhookSource, mounts };
+  return { provider, catalog, customers, subscriptions, statuses, changes, service, meter, webhookVerifier, webhookSource, mounts };
 }
