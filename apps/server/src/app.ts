@@ -4,6 +4,7 @@ import type { Context, Services } from './context.js';
 import { AppError } from './errors.js';
 import { bodyGate, DEFAULT_BODY_LIMIT, IMAGE_BODY_LIMIT, jsonBody } from './http/body.js';
 import { errorMiddleware, isUnexpected, notFound, toAppError } from './http/errors.js';
+import { hotPaths } from './http/hot-paths.js';
 import { methodGuard } from './http/methods.js';
 import { openApiRoute } from './http/openapi.js';
 import { requestContext, withRequestId } from './http/request-context.js';
@@ -69,6 +70,8 @@ export function createApp(deps: AppDeps): Express {
   // (tRPC, REST aliases, OpenAPI) answers 404 on webhooks and worker instances and a misrouted request fails loudly.
   if (!dutiesOf(role).api) app.use(notFound);
 
+  // The entitlement read every page load makes, without tRPC's adapter (GET: no body to parse).
+  app.use('/trpc', hotPaths(deps.services));
   // JSON only, limited while read; the image-upload routes get 14 MB, everything else 1 MB.
   app.use(jsonBody({ defaultLimit: deps.jsonBodyLimit ?? DEFAULT_BODY_LIMIT }));
   app.use(restAliases(deps.services));
