@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { ROLES, type Role } from './roles.js';
 
@@ -75,6 +76,7 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.preprocess(emptyToUndefined, z.enum(['pretty', 'json'], { error: 'must be pretty or json' }).optional()),
   DATABASE_URL: z.preprocess(
     emptyToUndefined,
     z
@@ -84,7 +86,8 @@ const envSchema = z.object({
   ),
   DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('.data')),
   PUBLIC_URL: httpUrl,
-  APP_ORIGINS: z.preprocess(emptyToUndefined, originList.default(['http://localhost:3000', 'http://localhost:5173'])),
+  APP_ORIGINS: z.preprocess(emptyToUndefined, originList.optional()),
+  DEMO_PORT: z.coerce.number().int().min(1).max(65535).default(5173),
   STRIPE_SECRET_KEY: keyOfForm('STRIPE_SECRET_KEY', {
     prefixes: ['sk_test_', 'sk_live_', 'rk_test_', 'rk_live_'],
     describe: 'sk_test_, sk_live_ or rk_ (restricted key)',
@@ -156,16 +159,21 @@ const envSchema = z.object({
 
 type Env = z.infer<typeof envSchema>;
 
+
 export interface Config {
   nodeEnv: Env['NODE_ENV'];
   isProduction: boolean;
   port: number;
   logLevel: Env['LOG_LEVEL'];
+  /** Human-readable lines with local times (development default) or one JSON object per line. */
+  logFormat: 'pretty' | 'json';
   databaseUrl: string | undefined;
   dataDir: string;
   /** Where this server is reachable from a browser (local Checkout/Portal pages link here). */
   publicUrl: string;
   appOrigins: string[];
+  /** Where `pnpm dev` serves the demo app (apps/demo); named in the start banner. */
+  demoPort: number;
   stripe: {
     secretKey: string | undefined;
     webhookSecrets: string[];
@@ -224,6 +232,9 @@ export const FILE_SECRETS = [
   'SIGHTENGINE_API_SECRET',
   'METRICS_TOKEN',
 ] as const;
+
+/** Every variable the server reads; `turbo.json` and `.env.example` must list each (a test checks). */
+export const CONFIG_VARIABLES: readonly string[] = [...Object.keys(envSchema.shape), ...FILE_SECRETS.map((name) => `${name}_FILE`)];
 
 /** The environment with every `<NAME>_FILE` replaced by the file's content (one trailing newline dropped). */
 function withFileSecrets(env: Record<string, string | undefined>): Record<string, string | undefined> {
@@ -294,10 +305,13 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
     isProduction: e.NODE_ENV === 'production',
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT ?? (e.NODE_ENV === 'development' ? 'pretty' : 'json'),
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
-    appOrigins: e.APP_ORIGINS,
+    // The demo (on DEMO_PORT) is an allowed redirect target by default, next to the frontend's dev port.
+    appOrigins: e.APP_ORIGINS ?? [...new Set(['http://localhost:3000', `http://localhost:${e.DEMO_PORT}`])],
+    demoPort: e.DEMO_PORT,
     stripe: {
       secretKey: e.STRIPE_SECRET_KEY,
       webhookSecrets: e.STRIPE_WEBHOOK_SECRET ?? [],
@@ -348,8 +362,26 @@ export function invocationDir(env: Record<string, string | undefined> = process.
   return env.INIT_CWD || process.cwd();
 }
 
-/** Development convenience: read `.env` if present. Production reads only the real environment. */
-export function loadDotEnvIfDevelopment(path = '.env'): void {
-  if (process.env.NODE_ENV === 'production' || !existsSync(path)) return;
-  process.loadEnvFile(path);
+/**
+ * Development convenience: read `.env` files, never in production. The package's own `.env` (the folder
+ * the server runs in) first, then the workspace root's, where a newcomer puts it; the real environment
+ * wins over both, and the nearer file over the root one (Node's loader never overwrites a set variable).
+ * Returns the files read, for the start banner.
+ */
+export function loadDotEnvIfDevelopment(cwd = process.cwd()): string[] {
+  if (process.env.NODE_ENV === 'production') return [];
+  const files = [join(cwd, '.env')];
+  const root = workspaceRoot(cwd);
+  if (root && resolve(root) !== resolve(cwd)) files.push(join(root, '.env'));
+  const loaded = files.filter((file) => existsSync(file));
+  for (const file of loaded) process.loadEnvFile(file);
+  return loaded.map((file) => relative(root ?? cwd, file) || file);
+}
+
+/** The nearest folder at or above `from` holding `pnpm-workspace.yaml`. */
+function workspaceRoot(from: string): string | undefined {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return dir;
+    if (dirname(dir) === dir) return undefined;
+  }
 }

@@ -1,4 +1,5 @@
 import { createApp } from './app.js';
+import { startBanner } from './banner.js';
 import { buildRuntime } from './bootstrap.js';
 import { runCli } from './cli/index.js';
 import { ConfigError, loadConfig, loadDotEnvIfDevelopment } from './config.js';
@@ -10,7 +11,7 @@ import { listen } from './server.js';
  * production artifact alone can migrate its database.
  */
 async function main(argv: string[]): Promise<void> {
-  loadDotEnvIfDevelopment();
+  const envFiles = loadDotEnvIfDevelopment();
   let config;
   try {
     config = loadConfig();
@@ -25,7 +26,8 @@ async function main(argv: string[]): Promise<void> {
     const code = await runCli(argv, config, { out: (text) => process.stdout.write(`${text}\n`), err: (text) => process.stderr.write(`${text}\n`) });
     process.exit(code);
   }
-  const logger = createLogger({ level: config.logLevel, pretty: !config.isProduction && process.stdout.isTTY === true, secrets: config.secrets });
+  // Pretty in development even when stdout is a pipe (turbo pipes it); JSON elsewhere (LOG_FORMAT).
+  const logger = createLogger({ level: config.logLevel, pretty: config.logFormat === 'pretty', secrets: config.secrets });
   const runtime = await buildRuntime(config, logger);
   const app = createApp({
     logger,
@@ -35,7 +37,9 @@ async function main(argv: string[]): Promise<void> {
     metrics: { metrics: runtime.metrics, token: config.metricsToken },
   });
   const running = await listen(app, config.port);
-  logger.info({ port: running.port, env: config.nodeEnv, role: config.role }, `listening on http://localhost:${running.port}`);
+  const banner = startBanner(config, running.port, envFiles);
+  if (config.logFormat === 'pretty') logger.info(banner.text);
+  else logger.info({ port: running.port, env: config.nodeEnv, role: config.role, ...banner.fields }, `listening on http://localhost:${running.port}`);
 
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
