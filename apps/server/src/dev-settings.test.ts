@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from './config.js';
 
 /** What a newcomer's `pnpm dev` sees: turbo's env lists, `.env` files, the start banner. */
@@ -13,12 +13,12 @@ import { CONFIG_VARIABLES, loadConfig } from './config.js';
 const serverDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(serverDir, '../..');
 
-const running: ChildProcess[] = [];
-const tempDirs: string[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map(stop));
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+/** A temporary folder removed when the current test ends. */
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -34,7 +34,7 @@ async function freePort(): Promise<number> {
 /** Starts a command in its own process group and resolves with its output once `ready` matches it. */
 function startUntil(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }, ready: RegExp) {
   const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.push(child);
+  onTestFinished(() => stop(child));
   let output = '';
   return new Promise<string>((resolveOutput, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${ready} within 150 s:\n${output}`)), 150_000);
@@ -101,11 +101,11 @@ describe('every documented variable reaches the server', () => {
   });
 });
 
-describe('dev settings take effect', () => {
+// Both start a real server and mostly wait for it (tsx, PGlite): side by side they take half the time.
+describe.concurrent('dev settings take effect', () => {
   test('a .env at the workspace root is read, apps/server/.env wins over it, the real environment over both', async () => {
     // A workspace laid out like this one, so the server finds the root the way it does in a checkout.
-    const root = mkdtempSync(join(tmpdir(), 'verifieddit-dotenv-'));
-    tempDirs.push(root);
+    const root = tempDir('verifieddit-dotenv-');
     const packageDir = join(root, 'apps/server');
     mkdirSync(packageDir, { recursive: true });
     writeFileSync(join(root, 'pnpm-workspace.yaml'), 'packages:\n  - apps/*\n');
@@ -131,8 +131,7 @@ describe('dev settings take effect', () => {
 
   test('`AI_DETECT_FETCH_ALLOW_LOOPBACK=true pnpm dev` reaches the server through turbo, and its logs are pretty although turbo pipes them', async () => {
     const port = await freePort();
-    const dataDir = mkdtempSync(join(tmpdir(), 'verifieddit-turbo-dev-'));
-    tempDirs.push(dataDir);
+    const dataDir = tempDir('verifieddit-turbo-dev-');
     // `pnpm dev`'s turbo task for the server alone (--only: the build it depends on is not under test).
     const output = await startUntil(
       'pnpm',
