@@ -69,7 +69,6 @@ let imagesDir = '';
 let apiPort = 0;
 
 beforeAll(async () => {
-  const started = performance.now();
   tempDir = mkdtempSync(join(tmpdir(), 'verifieddit-demo-'));
   apiPort = await freePort();
   const demoPort = await freePort();
@@ -106,14 +105,20 @@ beforeAll(async () => {
   process.env.VERIFIEDDIT_API_URL = `http://127.0.0.1:${apiPort}`;
   process.env.DEMO_PORT = String(demoPort);
   const outDir = join(tempDir, 'dist');
-  await build({ root: demoDir, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  // The production bundle, as `pnpm --filter @verifieddit/demo build` makes it (vitest sets NODE_ENV=test,
+  // which would otherwise give React's development build).
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ root: demoDir, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  } finally {
+    process.env.NODE_ENV = nodeEnv;
+  }
   imagesDir = outDir;
   for (const { name } of VIEWPORTS) writeFileSync(join(outDir, `sample-${name}.png`), pngWithComment(readFileSync(sampleImage), name));
   demo = await preview({ root: demoDir, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1' } });
 
-  console.log(`demo built and served in ${Math.round(performance.now() - started)} ms`);
   await waitForHealth(`http://127.0.0.1:${apiPort}`, server, () => serverOutput);
-  console.log(`server healthy after ${Math.round(performance.now() - started)} ms`);
   browser = await chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
@@ -135,7 +140,7 @@ afterAll(async () => {
 });
 
 describe.each(VIEWPORTS)('the demo in Chromium at $name width', ({ name, viewport, isMobile, deviceScaleFactor }) => {
-  test('sign in, subscribe and pay, check an image by upload and by URL, cancel in the portal, come back', async () => {
+  test(`${name}: sign in, subscribe and pay, check an image by upload and by URL, cancel in the portal, come back`, async () => {
     const context = await browser!.newContext({ viewport, isMobile, hasTouch: isMobile, deviceScaleFactor });
     const page = await context.newPage();
     const problems: string[] = [];
