@@ -27,6 +27,10 @@ export const ERROR_HTTP_STATUS = {
   ALREADY_SUBSCRIBED: 409,
   NO_CUSTOMER: 409,
   BILLING_PROVIDER_ERROR: 502,
+  // local billing pages (development only: the local provider's Checkout and Portal links)
+  LINK_WRONG_KIND: 400,
+  LINK_ALREADY_USED: 409,
+  SUBSCRIPTION_CANCELED: 409,
   // webhooks
   WEBHOOK_SIGNATURE_INVALID: 400,
   WEBHOOK_PAYLOAD_INVALID: 400,

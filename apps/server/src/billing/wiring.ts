@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
 import type { RequestHandler } from 'express';
 import type { Config } from '../config.js';
 import type { Store } from '../store/ports.js';
@@ -9,6 +7,7 @@ import { StoreCatalog } from './catalog.js';
 import { LocalBillingProvider, LocalTokenCodec } from './local/provider.js';
 import { localBillingPages } from './local/pages.js';
 import type { BillingProvider, CatalogPort, UsageMeter, WebhookEventSource, WebhookVerifier } from './ports.js';
+import { LocalBillingState } from './local/state.js';
 import { BillingService } from './service.js';
 import { createStripeClient } from './stripe/client.js';
 import { stripeWebhookEventSource } from './stripe/events.js';
@@ -60,10 +59,12 @@ export function wireBilling(
   let provider = options.provider ?? (stripe ? new StripeBillingProvider(stripe) : undefined);
   if (!provider) {
     if (config.isProduction) throw new Error('STRIPE_SECRET_KEY is required in production');
-    // Dev-only signing key, stable per data directory so local links survive restarts.
-    const codec = new LocalTokenCodec(createHash('sha256').update(`local-billing:${resolve(config.dataDir)}`).digest('hex'));
-    provider = new LocalBillingProvider(config.publicUrl, codec);
-    mounts.push({ path: '/local-billing', handler: localBillingPages({ codec, catalog, subscriptions, customers }) });
+    // Links are signed with a random key kept in the store: they survive restarts, and knowing where
+    // the data lives is not enough to forge one.
+    const state = new LocalBillingState(store);
+    const codec = new LocalTokenCodec(() => state.linkKey());
+    provider = new LocalBillingProvider(config.publicUrl, codec, state);
+    mounts.push({ path: '/local-billing', handler: localBillingPages({ codec, state, catalog, subscriptions, customers }) });
   }
   const service = new BillingService({
     provider,

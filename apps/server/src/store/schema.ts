@@ -136,4 +136,35 @@ export const subscriptionChanges = pgTable(
   (t) => [index('subscription_changes_account_idx').on(t.accountId, t.id), index('subscription_changes_created_idx').on(t.createdAt)],
 );
 
-export const schema = { customers, subscriptions, webhookEvents, schemaMigrations, usageCounters, catalogs, aiDetections, aiRateBuckets, usageLedger, subscriptionChanges };
+/** Server secrets generated once and shared by every replica (e.g. the local billing link key). */
+export const settings = pgTable('settings', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Local Checkout sessions already paid: a local Pay link works once. */
+export const localCheckoutPayments = pgTable(
+  'local_checkout_payments',
+  {
+    sessionId: text('session_id').primaryKey(),
+    accountId: text('account_id').notNull(),
+    paidAt: timestamp('paid_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('local_checkout_payments_account_idx').on(t.accountId)],
+);
+
+export const schema = {
+  customers,
+  subscriptions,
+  webhookEvents,
+  schemaMigrations,
+  usageCounters,
+  catalogs,
+  aiDetections,
+  aiRateBuckets,
+  usageLedger,
+  subscriptionChanges,
+  settings,
+  localCheckoutPayments,
+};

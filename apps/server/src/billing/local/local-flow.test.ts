@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWiredApp } from '../../testing/harness.js';
 import { storeTargets, type TestStore } from '../../testing/stores.js';
@@ -92,5 +94,136 @@ describe.each(storeTargets)('local billing flow with no secrets on $name', (targ
     expect((await fetch(forged)).status).toBe(404);
     expect((await fetch(`${forged}/pay`, { method: 'POST', redirect: 'manual' })).status).toBe(404);
     expect((await call('/subscription-status', 'dave')).body.status).toBe('none');
+  });
+
+  const portalOf = async (user: string) => {
+    const portal = await call('/create-portal-session', user, { returnUrl: `${APP}/account` });
+    expect(portal.status).toBe(200);
+    return portal.body.url as string;
+  };
+  const subscribe = async (user: string) => {
+    const { body } = await checkout(user);
+    expect((await fetch(`${body.url}/pay`, { method: 'POST', redirect: 'manual' })).status).toBe(303);
+    return body.url as string;
+  };
+  const asJson = { headers: { accept: 'application/json' } };
+  const tokenOf = (url: string) => url.slice(url.lastIndexOf('/') + 1);
+
+  it('opens a checkout link only as a checkout and a portal link only as a portal (4xx with a code, never 500)', async () => {
+    const checkoutUrl = (await checkout('erin')).body.url as string;
+    const portalUrl = await portalOf('erin');
+    const asPortal = `${app.url}/local-billing/portal/${tokenOf(checkoutUrl)}`;
+    const asCheckout = `${app.url}/local-billing/checkout/${tokenOf(portalUrl)}`;
+
+    const page = await fetch(asPortal);
+    expect(page.status).toBe(400);
+    const html = await page.text();
+    expect(html).toContain('This is a checkout link, not a portal link');
+    expect(html).toContain('LINK_WRONG_KIND');
+
+    const json = await fetch(asPortal, asJson);
+    expect(json.status).toBe(400);
+    expect(await json.json()).toMatchObject({ error: { code: 'LINK_WRONG_KIND', details: { expected: 'portal', got: 'checkout' }, requestId: expect.any(String) } });
+
+    for (const [url, method] of [
+      [`${asPortal}/resume`, 'POST'],
+      [`${asPortal}/cancel-now`, 'POST'],
+      [asCheckout, 'GET'],
+      [`${asCheckout}/pay`, 'POST'],
+      [`${asCheckout}/cancel`, 'POST'],
+    ] as const) {
+      const res = await fetch(url, { method, redirect: 'manual', ...asJson });
+      expect(res.status, `${method} ${url}`).toBe(400);
+      expect(((await res.json()) as any).error.code).toBe('LINK_WRONG_KIND');
+    }
+    // Nothing was paid or changed through the wrong kind of link.
+    expect((await call('/subscription-status', 'erin')).body.status).toBe('none');
+  });
+
+  it('signs links with a random key kept in the store, not one derived from the data folder', async () => {
+    const rows = await t.store.query<{ value: string }>("SELECT value FROM settings WHERE key = 'local_billing_link_key'");
+    expect(rows).toHaveLength(1);
+    const key = rows[0]!.value;
+    expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/); // 32 random bytes
+    expect(key).not.toBe(createHash('sha256').update(`local-billing:${resolve(app.config.dataDir)}`).digest('hex'));
+
+    // A second server on the same store (a restart, a replica) accepts the links the first one made.
+    const url = (await checkout('frank')).body.url as string;
+    const replica = await startWiredApp({ store: t.store });
+    try {
+      expect((await fetch(`${replica.url}/local-billing/checkout/${tokenOf(url)}`)).status).toBe(200);
+    } finally {
+      await replica.shutdown();
+    }
+    // A server on another store with the same configuration (same data folder setting) does not.
+    const other = await target.open();
+    const stranger = await startWiredApp({ store: other.store });
+    try {
+      expect(stranger.config.dataDir).toBe(app.config.dataDir);
+      expect((await fetch(`${stranger.url}/local-billing/checkout/${tokenOf(url)}`)).status).toBe(404);
+    } finally {
+      await stranger.shutdown();
+      await other.dispose();
+    }
+  });
+
+  it('refuses an unknown priceId with 400 UNKNOWN_PLAN instead of a "custom price" checkout', async () => {
+    const res = await call('/create-checkout-session', 'gina', { priceId: 'price_doesNotExist', successUrl: `${APP}/ok`, cancelUrl: `${APP}/cancel` });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'UNKNOWN_PLAN', details: { priceId: 'price_doesNotExist' } });
+    expect(res.body.error.message).toContain('There is no price "price_doesNotExist"');
+    // A catalog price named by its lookup key still works.
+    const known = await call('/create-checkout-session', 'gina', { priceId: 'pro_monthly', successUrl: `${APP}/ok`, cancelUrl: `${APP}/cancel` });
+    expect(known.status).toBe(200);
+  });
+
+  it('lets a Pay link pay once: a replay is refused as used, and a later checkout gets a fresh link', async () => {
+    const url = await subscribe('hana');
+    const replay = await fetch(`${url}/pay`, { method: 'POST', redirect: 'manual', ...asJson });
+    expect(replay.status).toBe(409);
+    const body = (await replay.json()) as any;
+    expect(body.error.code).toBe('LINK_ALREADY_USED');
+    expect(body.error.message).toContain('already used');
+    const page = await fetch(url);
+    expect(page.status).toBe(409);
+    expect(await page.text()).toContain('This checkout link was already used to pay');
+
+    // Cancel, then subscribe again: the same request now gets a new link that works.
+    expect((await fetch(`${await portalOf('hana')}/cancel-now`, { method: 'POST', redirect: 'manual' })).status).toBe(303);
+    const again = (await checkout('hana')).body.url as string;
+    expect(again).not.toBe(url);
+    expect((await fetch(`${again}/pay`, { method: 'POST', redirect: 'manual' })).status).toBe(303);
+    expect((await call('/subscription-status', 'hana')).body.status).toBe('active');
+  });
+
+  it('pays once when one Pay link is posted many times at once', async () => {
+    const { body } = await checkout('ivan');
+    const answers = await Promise.all(Array.from({ length: 6 }, () => fetch(`${body.url}/pay`, { method: 'POST', redirect: 'manual', ...asJson })));
+    expect(answers.map((r) => r.status).sort()).toEqual([303, 409, 409, 409, 409, 409]);
+    const paid = await t.store.query<{ n: number }>("SELECT count(*)::int AS n FROM local_checkout_payments WHERE account_id = 'ivan'");
+    expect(paid[0]?.n).toBe(1);
+  });
+
+  it('refuses to resume a canceled subscription with a 4xx that says it is canceled', async () => {
+    await subscribe('jude');
+    const portal = await portalOf('jude');
+    expect((await fetch(`${portal}/cancel-now`, { method: 'POST', redirect: 'manual' })).status).toBe(303);
+
+    const resumed = await fetch(`${portal}/resume`, { method: 'POST', redirect: 'manual' });
+    expect(resumed.status).toBe(409);
+    const html = await resumed.text();
+    expect(html).toContain('This subscription is canceled and cannot be resumed');
+    expect(html).toContain('SUBSCRIPTION_CANCELED');
+    const json = await fetch(`${portal}/resume`, { method: 'POST', redirect: 'manual', ...asJson });
+    expect(await json.json()).toMatchObject({ error: { code: 'SUBSCRIPTION_CANCELED', details: { status: 'canceled', action: 'resume' } } });
+    expect((await call('/subscription-status', 'jude')).body).toMatchObject({ status: 'canceled', features: [] });
+
+    // Resuming a subscription that is only set to cancel at period end still works.
+    await subscribe('kim');
+    const kimPortal = await portalOf('kim');
+    expect((await fetch(`${kimPortal}/cancel-at-period-end`, { method: 'POST', redirect: 'manual' })).status).toBe(303);
+    expect((await call('/subscription-status', 'kim')).body).toMatchObject({ status: 'active', cancelAtPeriodEnd: true });
+    expect((await fetch(`${kimPortal}/resume`, { method: 'POST', redirect: 'manual' })).status).toBe(303);
+    expect((await call('/subscription-status', 'kim')).body).toMatchObject({ status: 'active', cancelAtPeriodEnd: false });
   });
 });

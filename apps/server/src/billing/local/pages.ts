@@ -1,9 +1,11 @@
 import type { Plan } from '@verifieddit/contracts';
-import express, { type Router } from 'express';
-import type { CatalogPort } from '../ports.js';
+import express, { type Request, type Response, type Router } from 'express';
+import { AppError } from '../../errors.js';
+import { sendError } from '../../http/errors.js';
+import { normalizeStatus, TERMINAL_STATUSES, type CatalogPort, type SubscriptionUpdate } from '../ports.js';
 import type { CustomerRepository, SubscriptionRepository } from '../subscriptions.js';
-import type { SubscriptionUpdate } from '../ports.js';
-import { localId, type LocalCheckoutSession, type LocalPortalSession, type LocalTokenCodec } from './provider.js';
+import { localId, localSessionId, type LocalLinkKind, type LocalTokenCodec } from './provider.js';
+import type { LocalBillingState } from './state.js';
 
 const escapeHtml = (value: string) =>
   value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
@@ -27,6 +29,7 @@ const PERIOD_DAYS: Record<string, number> = { day: 1, week: 7, month: 30, year: 
 
 export interface LocalPagesDeps {
   codec: LocalTokenCodec;
+  state: LocalBillingState;
   catalog: CatalogPort;
   subscriptions: SubscriptionRepository;
   customers: CustomerRepository;
@@ -36,6 +39,26 @@ export interface LocalPagesDeps {
 /**
  * The local Checkout and Portal pages. Paying or cancelling builds the same provider-neutral
  * SubscriptionUpdate a Stripe webhook produces and applies it through SubscriptionRepository.apply.
+ */
+/**
+ * A refusal in the documented error shape (code, message, request id): as a small page for a browser,
+ * as JSON for a client that asks for it.
+ */
+function refuse(req: Request, res: Response, error: AppError): void {
+  if (req.accepts(['html', 'json']) === 'json') return sendError(res, req.id, error);
+  res
+    .status(error.httpStatus)
+    .type('html')
+    .send(page(error.message, `<h1>${escapeHtml(error.message)}</h1>\n<p class="muted">${escapeHtml(error.code)} · request ${escapeHtml(req.id)}</p>`));
+}
+
+const OTHER_KIND: Record<LocalLinkKind, LocalLinkKind> = { checkout: 'portal', portal: 'checkout' };
+
+/**
+ * The local Checkout and Portal pages. Paying or cancelling builds the same provider-neutral
+ * SubscriptionUpdate a Stripe webhook produces and applies it through SubscriptionRepository.apply.
+ * They refuse what Stripe refuses: a link of the other kind, a second payment through one Checkout
+ * link, and changes to a canceled subscription.
  */
 export function localBillingPages(deps: LocalPagesDeps): Router {
   const router = express.Router();
@@ -47,9 +70,24 @@ export function localBillingPages(deps: LocalPagesDeps): Router {
     return { ...base, eventId: localId('evt', event, String(ms)), sourceCreated: Math.floor(ms / 1000), sourceRank: ms % 1000 };
   };
 
+  /** The link's session, or undefined after answering the refusal. */
+  const open = async <K extends LocalLinkKind>(kind: K, req: Request<{ token: string }>, res: Response) => {
+    const decoded = await deps.codec.decode(kind, req.params.token);
+    if (decoded.ok) return decoded.value;
+    if (decoded.reason === 'wrong_kind' && decoded.kind === OTHER_KIND[kind]) {
+      refuse(req, res, new AppError('LINK_WRONG_KIND', `This is a ${decoded.kind} link, not a ${kind} link: open it at /local-billing/${decoded.kind}/`, { details: { expected: kind, got: decoded.kind } }));
+    } else {
+      refuse(req, res, new AppError('NOT_FOUND', `This ${kind} link is not valid`));
+    }
+    return undefined;
+  };
+
+  const alreadyPaid = () => new AppError('LINK_ALREADY_USED', 'This checkout link was already used to pay: start a new checkout from the app');
+
   router.get('/checkout/:token', async (req, res) => {
-    const session = deps.codec.decode<LocalCheckoutSession>(req.params.token);
-    if (!session) return void res.status(404).type('html').send(page('Not found', '<h1>This checkout link is not valid</h1>'));
+    const session = await open('checkout', req, res);
+    if (!session) return;
+    if (await deps.state.isPaid(localSessionId(req.params.token))) return refuse(req, res, alreadyPaid());
     const plan = (await deps.catalog.plans()).find((p) => p.id === session.planId);
     res.type('html').send(
       page(
@@ -65,41 +103,51 @@ export function localBillingPages(deps: LocalPagesDeps): Router {
   });
 
   router.post('/checkout/:token/pay', form, async (req, res) => {
-    const session = deps.codec.decode<LocalCheckoutSession>(req.params.token);
-    if (!session) return void res.status(404).type('html').send(page('Not found', '<h1>This checkout link is not valid</h1>'));
-    const plan = (await deps.catalog.plans()).find((p) => p.id === session.planId);
-    const days = PERIOD_DAYS[plan?.prices[0]?.interval ?? 'month'] ?? 30;
-    await deps.customers.claim(session.accountId, 'local', session.customerId);
-    await deps.subscriptions.apply(
-      updateAt(
-        {
-          accountId: session.accountId,
-          provider: 'local',
-          providerCustomerId: session.customerId,
-          // A new id per payment: an ended subscription is never revived, a new one replaces it.
-          providerSubscriptionId: localId('sub', session.accountId, req.params.token, String(now())),
-          planId: session.planId,
-          status: 'active',
-          features: session.features,
-          currentPeriodEnd: new Date(now() + days * 86_400_000),
-          cancelAtPeriodEnd: false,
-        },
-        `${req.params.token}:paid`,
-      ),
-    );
-    res.redirect(303, session.successUrl.replace('{CHECKOUT_SESSION_ID}', localId('cs', req.params.token)));
+    const session = await open('checkout', req, res);
+    if (!session) return;
+    const sessionId = localSessionId(req.params.token);
+    // Claimed before applying, so two concurrent Pay clicks pay once; the loser is told it was used.
+    if (!(await deps.state.markPaid(sessionId, session.accountId))) return refuse(req, res, alreadyPaid());
+    try {
+      const plan = (await deps.catalog.plans()).find((p) => p.id === session.planId);
+      const days = PERIOD_DAYS[plan?.prices[0]?.interval ?? 'month'] ?? 30;
+      await deps.customers.claim(session.accountId, 'local', session.customerId);
+      await deps.subscriptions.apply(
+        updateAt(
+          {
+            accountId: session.accountId,
+            provider: 'local',
+            providerCustomerId: session.customerId,
+            // A new id per payment: an ended subscription is never revived, a new one replaces it.
+            providerSubscriptionId: localId('sub', session.accountId, req.params.token, String(now())),
+            planId: session.planId,
+            status: 'active',
+            features: session.features,
+            currentPeriodEnd: new Date(now() + days * 86_400_000),
+            cancelAtPeriodEnd: false,
+          },
+          `${req.params.token}:paid`,
+        ),
+      );
+    } catch (error) {
+      // Nothing was paid: the link must work again.
+      await deps.state.unmarkPaid(sessionId, session.accountId).catch(() => undefined);
+      throw error;
+    }
+    res.redirect(303, session.successUrl.replace('{CHECKOUT_SESSION_ID}', sessionId));
   });
 
-  router.post('/checkout/:token/cancel', form, (req, res) => {
-    const session = deps.codec.decode<LocalCheckoutSession>(req.params.token);
-    if (!session) return void res.status(404).type('html').send(page('Not found', '<h1>This checkout link is not valid</h1>'));
+  router.post('/checkout/:token/cancel', form, async (req, res) => {
+    const session = await open('checkout', req, res);
+    if (!session) return;
     res.redirect(303, session.cancelUrl);
   });
 
   router.get('/portal/:token', async (req, res) => {
-    const session = deps.codec.decode<LocalPortalSession>(req.params.token);
-    const accountId = session && (await deps.customers.findAccountByCustomer(session.customerId));
-    if (!session || !accountId) return void res.status(404).type('html').send(page('Not found', '<h1>This portal link is not valid</h1>'));
+    const session = await open('portal', req, res);
+    if (!session) return;
+    const accountId = await deps.customers.findAccountByCustomer(session.customerId);
+    if (!accountId) return refuse(req, res, new AppError('NOT_FOUND', 'This portal link is not valid'));
     const status = await deps.subscriptions.statusOf(accountId);
     const actions =
       status.status === 'active' || status.status === 'trialing'
@@ -118,12 +166,25 @@ ${actions}<p><a href="${escapeHtml(session.returnUrl)}">Return to verifieddit</a
   });
 
   router.post('/portal/:token/:action', form, async (req, res) => {
-    const session = deps.codec.decode<LocalPortalSession>(req.params.token);
-    const accountId = session && (await deps.customers.findAccountByCustomer(session.customerId));
-    const current = accountId ? await deps.subscriptions.get(accountId) : undefined;
-    if (!session || !accountId || !current) return void res.status(404).type('html').send(page('Not found', '<h1>This portal link is not valid</h1>'));
     const action = req.params.action;
-    if (action !== 'cancel-now' && action !== 'cancel-at-period-end' && action !== 'resume') return void res.status(404).send();
+    if (action !== 'cancel-now' && action !== 'cancel-at-period-end' && action !== 'resume') {
+      return refuse(req, res, new AppError('NOT_FOUND', `There is no portal action "${action}": use resume, cancel-at-period-end or cancel-now`));
+    }
+    const session = await open('portal', req, res);
+    if (!session) return;
+    const accountId = await deps.customers.findAccountByCustomer(session.customerId);
+    const current = accountId ? await deps.subscriptions.get(accountId) : undefined;
+    if (!accountId || !current) return refuse(req, res, new AppError('NOT_FOUND', 'This portal link is not valid: the account has no subscription'));
+    // Stripe refuses to update a canceled subscription; resuming one would silently do nothing.
+    if ((TERMINAL_STATUSES as readonly string[]).includes(current.status)) {
+      return refuse(
+        req,
+        res,
+        new AppError('SUBSCRIPTION_CANCELED', `This subscription is ${current.status.replace('_', ' ')} and cannot be ${action === 'resume' ? 'resumed' : 'changed'}: start a new checkout to subscribe again`, {
+          details: { status: current.status, action },
+        }),
+      );
+    }
     await deps.subscriptions.apply(
       updateAt(
         {
@@ -132,7 +193,7 @@ ${actions}<p><a href="${escapeHtml(session.returnUrl)}">Return to verifieddit</a
           providerCustomerId: current.providerCustomerId,
           providerSubscriptionId: current.providerSubscriptionId,
           planId: current.planId,
-          status: action === 'cancel-now' ? 'canceled' : 'active',
+          status: action === 'cancel-now' ? 'canceled' : normalizeStatus(current.status),
           features: current.features,
           currentPeriodEnd: current.currentPeriodEnd,
           cancelAtPeriodEnd: action === 'cancel-at-period-end',
