@@ -86,7 +86,11 @@ export function createApp(deps: AppDeps): Express {
       user: null,
     }),
     onError: ({ error, req, path }) => {
-      if (isUnexpected(toAppError(error))) req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
+      // Like the Express error middleware: unknown failures and our own 5xx (e.g. a payment provider's
+      // error, whose text is kept out of the answer) are logged with their cause.
+      const known = toAppError(error);
+      if (isUnexpected(known)) req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
+      else if (known.httpStatus >= 500) req.log.error({ err: error.cause ?? error, code: known.code, path }, 'procedure failed');
     },
     // The README promises Retry-After on every 429, tRPC included.
     responseMeta: ({ errors }) => {

@@ -1,9 +1,11 @@
 import Stripe from 'stripe';
 import type { MeterEvent, UsageMeter } from '../ports.js';
+import { paramsDigest } from './idempotency.js';
 
 /**
  * Usage → Stripe meter events. The ledger key is both the meter event `identifier` (Stripe refuses a
- * repeat within 24 h) and the idempotency key, so a retry after an unknown outcome never double-counts:
+ * repeat within 24 h) and the idempotency key (with a hash of the parameters, which a ledger row never
+ * changes), so a retry after an unknown outcome never double-counts:
  * a "duplicate identifier" answer means the earlier attempt landed, and counts as sent.
  */
 export class StripeUsageMeter implements UsageMeter {
@@ -12,15 +14,13 @@ export class StripeUsageMeter implements UsageMeter {
 
   async send(event: MeterEvent): Promise<void> {
     try {
-      await this.stripe.billing.meterEvents.create(
-        {
-          event_name: event.eventName,
-          identifier: event.identifier,
-          timestamp: Math.floor(event.timestamp.getTime() / 1000),
-          payload: { stripe_customer_id: event.customerId, value: String(event.value) },
-        },
-        { idempotencyKey: `meter-event:${event.identifier}` },
-      );
+      const params: Stripe.Billing.MeterEventCreateParams = {
+        event_name: event.eventName,
+        identifier: event.identifier,
+        timestamp: Math.floor(event.timestamp.getTime() / 1000),
+        payload: { stripe_customer_id: event.customerId, value: String(event.value) },
+      };
+      await this.stripe.billing.meterEvents.create(params, { idempotencyKey: `meter-event:${event.identifier}:${paramsDigest(params)}` });
     } catch (error) {
       if (isDuplicateIdentifier(error)) return;
       throw error;

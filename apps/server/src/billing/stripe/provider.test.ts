@@ -48,7 +48,7 @@ describe.each(storeTargets)('Stripe provider against a Stripe double on $name', 
 
     const [customerCreate] = stripe.requestsTo('/v1/customers', 'POST');
     expect(customerCreate?.body).toEqual({ metadata: { account_id: 'user_alice' } });
-    expect(customerCreate?.idempotencyKey).toBe('customer-create:user_alice');
+    expect(customerCreate?.idempotencyKey).toMatch(/^customer-create:user_alice:[0-9a-f]{32}$/);
     expect(customerCreate?.stripeVersion).toBe('2026-10-28.endive');
     expect(customerCreate?.authorization).toBe(`Bearer ${KEY}`);
 
@@ -130,5 +130,83 @@ describe.each(storeTargets)('Stripe provider against a Stripe double on $name', 
     } finally {
       await other.shutdown();
     }
+  });
+
+  it('gives two different checkouts by one user within 10 minutes their own idempotency keys; a retry reuses its key', async () => {
+    // With STRIPE_DEFAULT_PRICE_ID = the pro price, `plan: "pro"` and "only a feature" send the same
+    // price, features and URLs: only the plan metadata differs, and Stripe refuses a key reused with
+    // other parameters (the double checks this like Stripe does).
+    const other = await startWiredApp({
+      store: t.store,
+      env: { STRIPE_SECRET_KEY: KEY, STRIPE_API_BASE_URL: stripe.url, STRIPE_DEFAULT_PRICE_ID: proPriceId },
+    });
+    const start = (body: unknown) =>
+      fetch(`${other.url}/create-checkout-session`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer dev_user_twice', 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, any> }));
+    try {
+      stripe.clearRequests();
+      const withPlan = await start(checkoutBody);
+      const onlyFeature = await start({ feature: 'ai-detect', successUrl: `${APP}/ok`, cancelUrl: `${APP}/cancel` });
+      expect(withPlan.status).toBe(200);
+      expect(onlyFeature.status, JSON.stringify(onlyFeature.body)).toBe(200);
+      expect(onlyFeature.body.id).not.toBe(withPlan.body.id);
+
+      const [first, second] = stripe.requestsTo('/v1/checkout/sessions', 'POST');
+      expect(first?.body.line_items).toEqual(second?.body.line_items);
+      expect(first?.body.metadata).toEqual({ account_id: 'user_twice', features: 'ai-detect', plan_id: 'pro' });
+      expect(second?.body.metadata).toEqual({ account_id: 'user_twice', features: 'ai-detect' });
+      expect(first?.idempotencyKey).not.toBe(second?.idempotencyKey);
+
+      // The same checkout again (a retry) sends the same key and gets the same session back.
+      const retry = await start(checkoutBody);
+      expect(retry.status).toBe(200);
+      expect(retry.body.id).toBe(withPlan.body.id);
+      const third = stripe.requestsTo('/v1/checkout/sessions', 'POST')[2];
+      expect(third?.idempotencyKey).toBe(first?.idempotencyKey);
+    } finally {
+      await other.shutdown();
+    }
+  });
+
+  it('keeps Stripe’s error text out of the answer (REST and tRPC) and puts it in the log', async () => {
+    const secretText = 'Internal detail from Stripe: acct_1SecretAccount lacks capability card_payments';
+    for (const via of ['rest', 'trpc'] as const) {
+      stripe.failNext('POST /v1/customers', 500, 3, { type: 'api_error', message: secretText });
+      const user = `user_hidden_${via}`;
+      const res =
+        via === 'rest'
+          ? await fetch(`${app.url}/create-checkout-session`, {
+              method: 'POST',
+              headers: { authorization: `Bearer dev_${user}`, 'content-type': 'application/json' },
+              body: JSON.stringify(checkoutBody),
+            })
+          : await fetch(`${app.url}/trpc/billing.createCheckoutSession`, {
+              method: 'POST',
+              headers: { authorization: `Bearer dev_${user}`, 'content-type': 'application/json' },
+              body: JSON.stringify(checkoutBody),
+            });
+      expect(res.status, via).toBe(502);
+      const text = await res.text();
+      expect(text, via).not.toContain('acct_1SecretAccount');
+      expect(text, via).not.toContain('capability');
+      const body = JSON.parse(text) as any;
+      const error = via === 'rest' ? body.error : { ...body.error.data, message: body.error.message };
+      expect(error.code, via).toBe('BILLING_PROVIDER_ERROR');
+      expect(error.message, via).toBe('The payment provider could not create the customer; try again shortly');
+      expect(error.details, via).toEqual({ provider: 'stripe', providerRequestId: expect.stringMatching(/^req_/) });
+      const requestId = via === 'rest' ? body.error.requestId : body.error.data.requestId;
+      const logged = app.logs.lines().filter((line) => line.includes(requestId) && line.includes('acct_1SecretAccount'));
+      expect(logged.length, `${via}: the Stripe text is logged with the request id`).toBeGreaterThan(0);
+    }
+  });
+
+  it('answers an unknown priceId with 400 UNKNOWN_PLAN, not a provider error', async () => {
+    const res = await post('/create-checkout-session', 'user_alice', { priceId: 'price_doesNotExist', successUrl: `${APP}/ok`, cancelUrl: `${APP}/cancel` });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'UNKNOWN_PLAN', details: { priceId: 'price_doesNotExist' } });
+    expect(JSON.stringify(res.body)).not.toContain('No such price');
   });
 });

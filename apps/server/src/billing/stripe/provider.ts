@@ -1,15 +1,17 @@
-import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
 import { AppError } from '../../errors.js';
 import { normalizeStatus, type BillingProvider, type ProviderSubscription } from '../ports.js';
+import { paramsDigest } from './idempotency.js';
 
 /**
  * Idempotency keys say what a write means, so a retry of the same intent (by stripe-node, by our
- * caller, or by a second replica) lands on the same Stripe object. Checkout/portal keys include a
- * 10-minute bucket: a retry within it replays, a deliberate new attempt later gets a fresh session.
+ * caller, or by a second replica) lands on the same Stripe object. Each key hashes every parameter
+ * sent: Stripe refuses a key reused with other parameters, so two different requests must never
+ * share one. Checkout/portal keys include a 10-minute bucket: a retry within it replays, a
+ * deliberate new attempt later gets a fresh session.
  */
 const bucket = (now: number) => Math.floor(now / 600_000);
-const digest = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+
 
 export function stripeSubscriptionToProvider(sub: Stripe.Subscription): ProviderSubscription {
   const items = sub.items?.data ?? [];
@@ -27,9 +29,23 @@ export function stripeSubscriptionToProvider(sub: Stripe.Subscription): Provider
   };
 }
 
+/**
+ * A Stripe failure as our error: a stable code and a message of ours. Stripe's own text stays in the
+ * cause, which the request log records (it can name ids, parameters or account details, and its
+ * wording is not a contract).
+ */
 function providerError(error: unknown, what: string): AppError {
-  const message = error instanceof Error ? error.message : String(error);
-  return new AppError('BILLING_PROVIDER_ERROR', `The payment provider could not ${what}; try again shortly`, { cause: error, details: { provider: 'stripe', reason: message.slice(0, 200) } });
+  const requestId = (error as { requestId?: unknown }).requestId;
+  return new AppError('BILLING_PROVIDER_ERROR', `The payment provider could not ${what}; try again shortly`, {
+    cause: error,
+    details: { provider: 'stripe', ...(typeof requestId === 'string' ? { providerRequestId: requestId } : {}) },
+  });
+}
+
+/** Stripe answers an unknown price with `resource_missing` on the line item: the caller's mistake, not an outage. */
+function isMissingPrice(error: unknown): boolean {
+  const e = error as { code?: unknown; param?: unknown };
+  return e.code === 'resource_missing' && typeof e.param === 'string' && /^line_items\[\d+\]\[price\]$/.test(e.param);
 }
 
 export class StripeBillingProvider implements BillingProvider {
@@ -42,11 +58,9 @@ export class StripeBillingProvider implements BillingProvider {
   ) {}
 
   async createCustomer({ accountId, email }: { accountId: string; email?: string | undefined }) {
+    const params: Stripe.CustomerCreateParams = { metadata: { account_id: accountId }, ...(email ? { email } : {}) };
     try {
-      const customer = await this.stripe.customers.create(
-        { metadata: { account_id: accountId }, ...(email ? { email } : {}) },
-        { idempotencyKey: `customer-create:${accountId}` },
-      );
+      const customer = await this.stripe.customers.create(params, { idempotencyKey: `customer-create:${accountId}:${paramsDigest(params)}` });
       return { customerId: customer.id };
     } catch (error) {
       throw providerError(error, 'create the customer');
@@ -57,33 +71,39 @@ export class StripeBillingProvider implements BillingProvider {
     const priceId = 'id' in input.price ? input.price.id : await this.priceIdOf(input.price.lookupKey);
     const metadata: Record<string, string> = { account_id: input.accountId, features: input.features.join(',') };
     if (input.planId) metadata.plan_id = input.planId;
+    const params: Stripe.Checkout.SessionCreateParams = {
+      mode: 'subscription',
+      customer: input.customerId,
+      client_reference_id: input.accountId,
+      line_items: [{ price: priceId, quantity: 1 }],
+      success_url: input.successUrl,
+      cancel_url: input.cancelUrl,
+      metadata,
+      subscription_data: { metadata },
+    };
     try {
-      const session = await this.stripe.checkout.sessions.create(
-        {
-          mode: 'subscription',
-          customer: input.customerId,
-          client_reference_id: input.accountId,
-          line_items: [{ price: priceId, quantity: 1 }],
-          success_url: input.successUrl,
-          cancel_url: input.cancelUrl,
-          metadata,
-          subscription_data: { metadata },
-        },
-        { idempotencyKey: `checkout:${input.accountId}:${digest(priceId, metadata.features ?? '', input.successUrl, input.cancelUrl)}:${bucket(this.now())}` },
-      );
+      const session = await this.stripe.checkout.sessions.create(params, {
+        idempotencyKey: `checkout:${input.accountId}:${paramsDigest(params)}:${bucket(this.now())}`,
+      });
       if (!session.url) throw new Error('Stripe returned a Checkout session without a URL');
       return { id: session.id, url: session.url };
     } catch (error) {
+      if (isMissingPrice(error)) {
+        throw new AppError('UNKNOWN_PLAN', `There is no price "${priceId}": use a plan from billing.plans, or one of its prices' lookup keys`, {
+          cause: error,
+          details: { priceId },
+        });
+      }
       throw providerError(error, 'start Checkout');
     }
   }
 
   async createPortalSession({ customerId, returnUrl }: { customerId: string; returnUrl: string }) {
+    const params: Stripe.BillingPortal.SessionCreateParams = { customer: customerId, return_url: returnUrl };
     try {
-      const session = await this.stripe.billingPortal.sessions.create(
-        { customer: customerId, return_url: returnUrl },
-        { idempotencyKey: `portal:${customerId}:${digest(returnUrl)}:${bucket(this.now())}` },
-      );
+      const session = await this.stripe.billingPortal.sessions.create(params, {
+        idempotencyKey: `portal:${customerId}:${paramsDigest(params)}:${bucket(this.now())}`,
+      });
       return { url: session.url };
     } catch (error) {
       throw providerError(error, 'open the customer portal');
