@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readFixture } from './fixture-files.js';
 import { startSightengineDouble, type FixtureName } from './sightengine-double.js';
 
@@ -14,6 +14,7 @@ describe('test fixtures', () => {
 
   it('a Sightengine double whose handler fails answers 500 at once instead of hanging the request', async () => {
     const double = await startSightengineDouble();
+    const reported = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       double.script({ fixture: 'not-a-fixture' as FixtureName });
       const form = new FormData();
@@ -24,7 +25,9 @@ describe('test fixtures', () => {
       const res = await fetch(`${double.baseUrl}/1.0/check.json`, { method: 'POST', body: form, signal: AbortSignal.timeout(5000) });
       expect(res.status).toBe(500);
       expect(JSON.stringify(await res.json())).toContain('not-a-fixture.json cannot be read');
+      expect(reported).toHaveBeenCalledWith('sightengine double: handler failed', expect.any(Error));
     } finally {
+      reported.mockRestore();
       await double.close();
     }
   });
