@@ -155,15 +155,14 @@ describe.each(storeTargets)('local billing flow with no secrets on $name', (targ
     } finally {
       await replica.shutdown();
     }
-    // A server on another store with the same configuration (same data folder setting) does not.
-    const other = await target.open();
-    const stranger = await startWiredApp({ store: other.store });
+    // The stored key is what signs: with another key in the store, a new server refuses the old link.
+    await t.store.query("UPDATE settings SET value = $1 WHERE key = 'local_billing_link_key'", ['x'.repeat(43)]);
+    const rekeyed = await startWiredApp({ store: t.store });
     try {
-      expect(stranger.config.dataDir).toBe(app.config.dataDir);
-      expect((await fetch(`${stranger.url}/local-billing/checkout/${tokenOf(url)}`)).status).toBe(404);
+      expect((await fetch(`${rekeyed.url}/local-billing/checkout/${tokenOf(url)}`)).status).toBe(404);
     } finally {
-      await stranger.shutdown();
-      await other.dispose();
+      await rekeyed.shutdown();
+      await t.store.query("UPDATE settings SET value = $1 WHERE key = 'local_billing_link_key'", [key]);
     }
   });
 
