@@ -37,7 +37,7 @@ describe('createClient against a real server', () => {
     // Point the client at a path that does not exist to get a real API error back.
     const client = createClient({ url: `${server.url}/missing` });
     const error = await client.health.query().catch((e: unknown) => e);
-    expect(isApiError(error)).toBe(false); // an Express 404, not a tRPC answer
+    expect(getErrorCode(error)).toBe('NOT_FOUND'); // the API's REST 404, read by the SDK
     expect(getErrorCode(new Error('plain'))).toBeUndefined();
 
     const raw = createClient({ url: server.url, headers: { 'x-request-id': 'sdk-err-1' } });

@@ -1,5 +1,6 @@
 import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
 import type { AppRouter } from '@verifieddit/server';
+import { readableResponses } from './responses.js';
 
 export type { AppRouter };
 
@@ -27,7 +28,8 @@ export function createClient(options: ClientOptions): VerifiedditClient {
     links: [
       httpBatchLink({
         url: trpcUrlOf(options.url),
-        ...(options.fetch ? { fetch: options.fetch } : {}),
+        // Every answer, whoever sent it (the API, a proxy, a wrong URL), becomes one tRPC can read.
+        fetch: readableResponses(options.fetch ?? ((input, init) => globalThis.fetch(input, init))),
         async headers() {
           const extra = typeof options.headers === 'function' ? await options.headers() : (options.headers ?? {});
           const token = options.getToken ? await options.getToken() : undefined;

@@ -27,3 +27,16 @@ export function getRetryAfterSeconds(error: unknown): number | undefined {
   const seconds = (error.data as { retryAfterSeconds?: unknown }).retryAfterSeconds;
   return typeof seconds === 'number' ? seconds : undefined;
 }
+
+/** One problem with a call's input: where (`path`, e.g. `["cancelUrl"]`) and what is wrong there. */
+export interface ValidationIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/** The structured issues of a VALIDATION_FAILED error (empty for anything else), to show next to form fields. */
+export function getValidationIssues(error: unknown): ValidationIssue[] {
+  if (!isApiError(error)) return [];
+  const issues = (error.data as { issues?: unknown }).issues;
+  return Array.isArray(issues) ? (issues as ValidationIssue[]) : [];
+}

@@ -7,7 +7,7 @@ export const supportedImageTypeSchema = z.enum(SUPPORTED_IMAGE_TYPES);
 export const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
 
 export const aiDetectCheckInputSchema = z.union([
-  z.object({ url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(4096) }),
+  z.object({ url: z.url({ protocol: /^https?$/, error: (issue) => (issue.input === undefined ? 'required' : 'must be an http(s) URL') }).max(4096) }),
   z.object({
     /** Base64 (standard or URL-safe) image bytes, at most 10 MB decoded. */
     image: z.string().min(1).max(Math.ceil((MAX_IMAGE_BYTES * 4) / 3) + 4),

@@ -46,7 +46,8 @@ export type Plan = z.infer<typeof planSchema>;
 export const plansOutputSchema = z.object({ plans: z.array(planSchema) });
 export type PlansOutput = z.infer<typeof plansOutputSchema>;
 
-const redirectUrl = z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).max(2048);
+// A missing field says so; only a present value that is not an http(s) URL gets the URL message.
+const redirectUrl = z.url({ protocol: /^https?$/, error: (issue) => (issue.input === undefined ? 'required' : 'must be an absolute http(s) URL') }).max(2048);
 
 export const createCheckoutSessionInputSchema = z
   .object({

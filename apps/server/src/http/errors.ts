@@ -67,6 +67,8 @@ const pathOf = (issue: ZodLikeIssue, prefix: (string | number)[]): (string | num
   ...(issue.path ?? []).map((p) => (typeof p === 'number' ? p : String(p))),
 ];
 
+const describeIssues = (issues: Issue[]) => issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+
 /** Flattens zod issues; for a union, the alternative with the fewest issues (all of them on a tie). */
 function flattenIssues(issues: ZodLikeIssue[], prefix: (string | number)[] = []): Issue[][] {
   const out: Issue[] = [];
@@ -75,16 +77,18 @@ function flattenIssues(issues: ZodLikeIssue[], prefix: (string | number)[] = [])
       const branches = issue.errors.map((branch) => flattenIssues(branch, pathOf(issue, prefix)).flat());
       const fewest = Math.min(...branches.map((b) => b.length));
       const best = branches.filter((b) => b.length === fewest);
-      if (best.length === 1) out.push(...best[0]!);
-      else return [out, ...best.map((b) => [...b])].filter((b) => b.length) as Issue[][];
+      const distinct = [...new Map(best.map((b) => [describeIssues(b), b])).values()];
+      if (distinct.length === 1) out.push(...distinct[0]!);
+      else return [out, ...distinct].filter((b) => b.length);
       continue;
     }
-    out.push({ path: pathOf(issue, prefix), message: issue.message ?? 'invalid', ...(issue.code ? { code: issue.code } : {}) });
+    // zod's default for a missing field reads "Invalid input: expected string, received undefined".
+    const missing = issue.code === 'invalid_type' && /received undefined$/.test(issue.message ?? '');
+    out.push({ path: pathOf(issue, prefix), message: missing ? 'required' : (issue.message ?? 'invalid'), ...(issue.code ? { code: issue.code } : {}) });
   }
   return [out];
 }
 
-const describeIssues = (issues: Issue[]) => issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
 
 /** A contract validation failure, worded the same on REST and tRPC: `Invalid request: cancelUrl: …`. */
 export function validationError(rawIssues: readonly unknown[]): AppError {
