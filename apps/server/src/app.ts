@@ -78,11 +78,11 @@ export function createApp(deps: AppDeps): Express {
 
   const trpc = createExpressMiddleware({
     router: appRouter,
-    createContext: ({ req }): Context => ({
+    createContext: ({ req, info }): Context => ({
       requestId: req.id,
       log: req.log,
       services: deps.services,
-      authorization: req.get('authorization'),
+      authorization: req.get('authorization') ?? bearerFromConnectionParams(info.connectionParams),
       user: null,
     }),
     onError: ({ error, req, path }) => {
@@ -105,4 +105,13 @@ export function createApp(deps: AppDeps): Express {
   app.use(notFound);
   app.use(errorMiddleware);
   return app;
+}
+
+/**
+ * A browser's EventSource cannot send headers, so SSE subscriptions (httpSubscriptionLink) carry the
+ * session token in tRPC's `connectionParams` (`{ token }`) instead of an Authorization header.
+ */
+function bearerFromConnectionParams(params: Record<string, string | undefined> | null | undefined): string | undefined {
+  const token = params?.token;
+  return typeof token === 'string' && token ? `Bearer ${token}` : undefined;
 }

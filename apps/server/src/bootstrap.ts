@@ -115,6 +115,7 @@ export async function buildRuntime(config: Config, logger: Logger): Promise<Runt
     mounts,
     workers,
     async close() {
+      await wiring.billing.streams.close();
       await workers.stop();
       await changes.close();
       await store.close();

@@ -143,6 +143,8 @@ const envSchema = z.object({
     emptyToUndefined,
     z.enum(ROLES, { error: `must be one of ${ROLES.join(', ')}` }).default('all'),
   ),
+  LIVE_STREAMS_PER_ACCOUNT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(1000).default(5)),
+  SUBSCRIPTION_CHANGES_KEEP_HOURS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(24 * 30).default(24)),
   WORKER_INTERVAL_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(50).max(3_600_000).optional()),
   METRICS_TOKEN: z.preprocess(
     emptyToUndefined,
@@ -201,6 +203,12 @@ export interface Config {
     rateBurst: number;
     /** Test-only: let the image fetcher reach 127.0.0.1. Refused in production. */
     fetchAllowLoopback: boolean;
+  };
+  live: {
+    /** Open `billing.onStatusChange` streams per account on one server. */
+    streamsPerAccount: number;
+    /** How long applied changes are kept for streams to resume from (Last-Event-ID). */
+    changesKeepHours: number;
   };
   /** What this process does: serve the API, take webhooks, run background workers (see roles.ts). */
   role: Role;
@@ -337,6 +345,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
       rateBurst: e.AI_DETECT_RATE_BURST,
       fetchAllowLoopback: e.AI_DETECT_FETCH_ALLOW_LOOPBACK,
     },
+    live: { streamsPerAccount: e.LIVE_STREAMS_PER_ACCOUNT, changesKeepHours: e.SUBSCRIPTION_CHANGES_KEEP_HOURS },
     role: e.ROLE,
     workerIntervalMs: e.WORKER_INTERVAL_MS,
     metricsToken: e.METRICS_TOKEN,

@@ -43,7 +43,11 @@ async function main(argv: string[]): Promise<void> {
 
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    await running.shutdown();
+    // Live status streams never finish on their own: stop accepting, end them (clients reconnect to
+    // another replica), then wait for the rest of the in-flight requests.
+    const drained = running.shutdown();
+    await runtime.billing.streams.close();
+    await drained;
     await runtime.close();
     logger.info({}, 'stopped');
     logger.flush();

@@ -10,6 +10,9 @@ export function toTRPCError(error: AppError): TRPCError {
 }
 
 const t = initTRPC.context<Context>().create({
+  // SSE subscriptions (billing.onStatusChange): a ping every 10 s keeps proxies from closing an idle
+  // stream, and a client that hears nothing for 30 s reconnects (with a fresh token) on its own.
+  sse: { ping: { enabled: true, intervalMs: 10_000 }, client: { reconnectAfterInactivityMs: 30_000 } },
   // The same answer as the REST shape, in tRPC's envelope: our code, message and request id. Errors tRPC
   // raises before the context exists (bad content type, malformed batch) find the id in the request scope.
   errorFormatter({ shape, error, ctx }) {

@@ -82,3 +82,15 @@ export const subscriptionStatusOutputSchema = z.object({
   provider: billingProviderNameSchema.nullable(),
 });
 export type SubscriptionStatusOutput = z.infer<typeof subscriptionStatusOutputSchema>;
+
+/**
+ * `billing.onStatusChange` (SSE): the current status first, then every change. Each event carries a
+ * tracked id; tRPC's httpSubscriptionLink sends the last one back as `lastEventId` when it
+ * reconnects, and the stream resumes after it without missing or repeating a change.
+ */
+export const onStatusChangeInputSchema = z
+  .object({
+    lastEventId: z.string().max(32).nullish(),
+  })
+  .optional();
+export type OnStatusChangeInput = z.infer<typeof onStatusChangeInputSchema>;

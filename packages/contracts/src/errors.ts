@@ -31,6 +31,7 @@ export const ERROR_HTTP_STATUS = {
   LINK_WRONG_KIND: 400,
   LINK_ALREADY_USED: 409,
   SUBSCRIPTION_CANCELED: 409,
+  TOO_MANY_STREAMS: 429,
   // webhooks
   WEBHOOK_SIGNATURE_INVALID: 400,
   WEBHOOK_PAYLOAD_INVALID: 400,
@@ -74,6 +75,7 @@ export const ERROR_DESCRIPTIONS: { readonly [K in ErrorCode]: string } = {
   LINK_WRONG_KIND: 'local billing page (development): a checkout link opened as a portal link or the other way round',
   LINK_ALREADY_USED: 'local billing page (development): this checkout link was already paid; start a new checkout',
   SUBSCRIPTION_CANCELED: 'local billing page (development): the subscription is canceled and cannot be resumed or changed; start a new checkout',
+  TOO_MANY_STREAMS: 'this account already has the most live status streams allowed (`details.limit`, per server): close one, e.g. another tab',
   WEBHOOK_SIGNATURE_INVALID: 'webhook: missing, bad or stale `Stripe-Signature` (`details.reason`)',
   WEBHOOK_PAYLOAD_INVALID: 'webhook: validly signed but not a Stripe event that can be stored (`details.reason`)',
   URL_NOT_ALLOWED: 'the image URL is not a public http(s) address',

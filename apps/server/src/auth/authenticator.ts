@@ -60,7 +60,7 @@ class VerifiedTokenCache {
     private readonly skewMs: number,
   ) {}
 
-  get(token: string): string | undefined {
+  get(token: string): { userId: string; expiresMs: number } | undefined {
     const entry = this.entries.get(token);
     if (!entry) return undefined;
     const now = Date.now();
@@ -68,7 +68,7 @@ class VerifiedTokenCache {
       this.entries.delete(token);
       return undefined;
     }
-    return now >= entry.notBeforeMs - this.skewMs ? entry.userId : undefined;
+    return now >= entry.notBeforeMs - this.skewMs ? entry : undefined;
   }
 
   set(token: string, userId: string, payload: { exp?: unknown; nbf?: unknown }): void {
@@ -118,7 +118,7 @@ export function createAuthenticator(options: ClerkAuthOptions): Authenticator & 
       if (!clerkConfigured) refuse(log, 'unverifiable', 'no Clerk key configured; use a dev_<userId> identity in development');
       if (token.split('.').length !== 3) refuse(log, 'malformed', 'not a JWT');
       const cached = cache.get(token);
-      if (cached) return { id: cached, via: 'clerk' };
+      if (cached) return { id: cached.userId, via: 'clerk', expiresAt: cached.expiresMs };
       // The package's exported verifyToken returns the payload and throws TokenVerificationError
       // (its typings describe the lower-level { data, errors } form); accept both shapes.
       let payload: { sub?: unknown; exp?: unknown; nbf?: unknown };
@@ -137,7 +137,7 @@ export function createAuthenticator(options: ClerkAuthOptions): Authenticator & 
       const sub = payload.sub;
       if (typeof sub !== 'string' || !sub) refuse(log, 'malformed', 'token has no subject');
       cache.set(token, sub, payload);
-      return { id: sub, via: 'clerk' };
+      return { id: sub, via: 'clerk', ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}) };
     },
   };
 }

@@ -91,7 +91,25 @@ export interface BillingPort {
   createCheckoutSession(accountId: string, input: CreateCheckoutSessionInput): Promise<CheckoutSessionOutput>;
   createPortalSession(accountId: string, input: CreatePortalSessionInput): Promise<PortalSessionOutput>;
   subscriptionStatus(accountId: string): Promise<SubscriptionStatusOutput>;
+  /** The account's status now, then every change from any replica (`billing.onStatusChange`). */
+  watchStatus(accountId: string, options: WatchStatusOptions): AsyncIterable<StatusEvent>;
 }
+
+/** One event of a live status stream: the status as a change left it, and that change's id. */
+export interface StatusEvent {
+  id: string;
+  status: SubscriptionStatusOutput;
+}
+
+export interface WatchStatusOptions {
+  /** The id of the last event the client received (SSE Last-Event-ID); resume after it. */
+  lastEventId?: string | null | undefined;
+  /** Aborted when the client goes away. */
+  signal?: AbortSignal | undefined;
+  /** When the caller's token expires (epoch ms): the stream ends then, and the client reconnects with a fresh one. */
+  expiresAt?: number | undefined;
+}
+
 
 /** What is on sale: the operator's stored catalog, or the default. */
 export interface CatalogPort {

@@ -1,3 +1,4 @@
+import type { StatusStreams } from './changes/status-streams.js';
 import type {
   CheckoutSessionOutput,
   CreateCheckoutSessionInput,
@@ -8,12 +9,14 @@ import type {
 } from '@verifieddit/contracts';
 import { AppError } from '../errors.js';
 import type { CustomerRepository, SubscriptionRepository } from './subscriptions.js';
-import type { BillingPort, BillingProvider, CatalogPort, SubscriptionReader } from './ports.js';
+import type { BillingPort, BillingProvider, CatalogPort, StatusEvent, SubscriptionReader, WatchStatusOptions } from './ports.js';
 
 /** A subscription in any of these states is still the account's live subscription: change it in the portal. */
 const LIVE_STATUSES = new Set(['active', 'trialing', 'past_due', 'unpaid', 'paused']);
 
 export interface BillingServiceDeps {
+  /** Live status streams over the change bus. */
+  streams: Pick<StatusStreams, 'watch'>;
   provider: BillingProvider;
   catalog: CatalogPort;
   customers: CustomerRepository;
@@ -32,6 +35,10 @@ export class BillingService implements BillingPort {
 
   plans(): Promise<Plan[]> {
     return this.deps.catalog.plans();
+  }
+
+  watchStatus(accountId: string, options: WatchStatusOptions): AsyncIterable<StatusEvent> {
+    return this.deps.streams.watch(accountId, options);
   }
 
   async subscriptionStatus(accountId: string): Promise<SubscriptionStatusOutput> {

@@ -140,14 +140,10 @@ export class SubscriptionRepository {
     return rows.map((row) => ({ id: Number(row.id), status: row.status as SubscriptionStatusOutput }));
   }
 
-  /** The oldest change id still kept for the account (to tell whether a Last-Event-ID can be replayed). */
-  async hasChangesAtOrBefore(accountId: string, id: number): Promise<boolean> {
-    const [row] = await this.store.db
-      .select({ id: subscriptionChanges.id })
-      .from(subscriptionChanges)
-      .where(and(eq(subscriptionChanges.accountId, accountId), lt(subscriptionChanges.id, id + 1)))
-      .limit(1);
-    return row !== undefined;
+  /** The oldest change id still kept (any account): a Last-Event-ID before it may have missed pruned changes. */
+  async oldestChangeId(): Promise<number | undefined> {
+    const [row] = await this.store.db.select({ id: sql<number | string | null>`min(${subscriptionChanges.id})` }).from(subscriptionChanges);
+    return row?.id == null ? undefined : Number(row.id);
   }
 
   /** Keeps the history short: changes older than `olderThan` are only needed by streams long gone. */

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Store } from '../store/ports.js';
 import { InProcessSubscriptionChanges } from './changes/bus.js';
 import type { SubscriptionChanges } from './changes/ports.js';
+import { StatusStreams } from './changes/status-streams.js';
 import { StoreCatalog } from './catalog.js';
 import { LocalBillingProvider, LocalTokenCodec } from './local/provider.js';
 import { localBillingPages } from './local/pages.js';
@@ -27,6 +28,8 @@ export interface BillingWiring {
   statuses: CachedSubscriptionReader;
   /** Every applied subscription change, from any replica. */
   changes: SubscriptionChanges;
+  /** Open `billing.onStatusChange` streams; closed first on a graceful stop. */
+  streams: StatusStreams;
   service: BillingService;
   /** Where billable usage goes: Stripe meter events, or the ledger alone without Stripe. */
   meter: UsageMeter;
@@ -66,7 +69,9 @@ export function wireBilling(
     provider = new LocalBillingProvider(config.publicUrl, codec, state);
     mounts.push({ path: '/local-billing', handler: localBillingPages({ codec, state, catalog, subscriptions, customers }) });
   }
+  const streams = new StatusStreams({ history: subscriptions, changes, maxPerAccount: config.live.streamsPerAccount });
   const service = new BillingService({
+    streams,
     provider,
     catalog,
     customers,
@@ -86,5 +91,5 @@ export function wireBilling(
     },
   });
   const webhookVerifier = createStripeWebhookVerifier(config.stripe.webhookSecrets);
-  return { provider, catalog, customers, subscriptions, statuses, changes, service, meter, webhookVerifier, webhookSource, mounts };
+  return { provider, catalog, customers, subscriptions, statuses, changes, streams, service, meter, webhookVerifier, webhookSource, mounts };
 }

@@ -32,7 +32,7 @@ export function fakeServices(overrides: Partial<Services> = {}): Services {
     startedAt: Date.now(),
     readiness: { ping: async () => {} },
     auth: createAuthenticator({ authorizedParties: [], allowDevIdentities: true, production: false }),
-    billing: { plans: unavailable, createCheckoutSession: unavailable, createPortalSession: unavailable, subscriptionStatus: unavailable },
+    billing: { plans: unavailable, createCheckoutSession: unavailable, createPortalSession: unavailable, subscriptionStatus: unavailable, watchStatus: unavailable },
     aiDetect: { check: unavailable, usage: unavailable },
     ...overrides,
   };
