@@ -1,9 +1,10 @@
 import { createApp } from './app.js';
 import { startBanner } from './banner.js';
-import { buildRuntime } from './bootstrap.js';
+import { APP_VERSION, buildRuntime } from './bootstrap.js';
 import { runCli } from './cli/index.js';
 import { ConfigError, loadConfig, loadDotEnvIfDevelopment } from './config.js';
 import { createLogger } from './logger.js';
+import { handOver, startingApp } from './http/starting.js';
 import { listen } from './server.js';
 
 /**
@@ -28,15 +29,22 @@ async function main(argv: string[]): Promise<void> {
   }
   // Pretty in development even when stdout is a pipe (turbo pipes it); JSON elsewhere (LOG_FORMAT).
   const logger = createLogger({ level: config.logLevel, pretty: config.logFormat === 'pretty', secrets: config.secrets });
-  const runtime = await buildRuntime(config, logger);
-  const app = createApp({
-    logger,
-    services: runtime.services,
-    mounts: runtime.mounts,
-    role: { name: config.role, workers: runtime.workers.names },
-    metrics: { metrics: runtime.metrics, token: config.metricsToken },
-  });
-  const running = await listen(app, config.port);
+  // Listen first: /health answers while the store opens and migrates; requests that need the store
+  // wait for it (src/http/starting.ts), then the real app takes the server over.
+  const starting = buildRuntime(config, logger).then((runtime) => ({
+    runtime,
+    app: createApp({
+      logger,
+      services: runtime.services,
+      mounts: runtime.mounts,
+      role: { name: config.role, workers: runtime.workers.names },
+      metrics: { metrics: runtime.metrics, token: config.metricsToken },
+    }),
+  }));
+  const early = startingApp({ version: APP_VERSION, role: config.role, startedAt: Date.now(), ready: starting.then((s) => s.app) });
+  const running = await listen(early, config.port);
+  const { runtime, app } = await starting;
+  handOver(running.server, early, app);
   const banner = startBanner(config, running.port, envFiles);
   if (config.logFormat === 'pretty') logger.info(banner.text);
   else logger.info({ port: running.port, env: config.nodeEnv, role: config.role, ...banner.fields }, `listening on http://localhost:${running.port}`);
