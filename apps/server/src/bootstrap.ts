@@ -82,7 +82,8 @@ export function wire(config: Config, store: Store, logger: Logger, overrides: Wi
 
 /** Opens the store, migrates it and wires every port. */
 export async function buildRuntime(config: Config, logger: Logger): Promise<Runtime> {
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  // The embedded store is shared on a loopback port so the operator CLI works while the server runs.
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embedded: { share: true, join: false } });
   try {
     const result = await migrate(store);
     if (result.applied.length) logger.info({ applied: result.applied }, 'migrations applied');

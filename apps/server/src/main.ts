@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, loadDotEnvIfDevelopment } from './config.js';
 import { createLogger } from './logger.js';
 import { handOver, startingApp } from './http/starting.js';
 import { listen } from './server.js';
+import { StoreLockedError } from './store/embedded-lock.js';
 
 /**
  * `node index.js` serves; `node index.js <command>` (e.g. `migrate`) runs an operator command, so the
@@ -66,6 +67,8 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  // A data folder in use is the operator's situation to resolve, not a bug: the message says how.
+  if (error instanceof StoreLockedError) process.stderr.write(`${error.message}\n`);
+  else process.stderr.write(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

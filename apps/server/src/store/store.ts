@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
+import { acquireLock, currentHolder } from './embedded-lock.js';
 import { migrations as defaultMigrations, type Migration } from './migrations.js';
 import type { Database, Session, Store } from './ports.js';
 import { schema } from './schema.js';
@@ -13,13 +14,21 @@ export interface OpenStoreOptions {
   /** PGlite data directory; `memory://` for a throwaway store. */
   dataDir?: string;
   poolSize?: number;
+  /**
+   * Embedded PGlite only. `share`: serve the database on a loopback port (written into the folder's
+   * lock file) so other processes, e.g. the operator CLI, can use it while this one runs; the dev
+   * server does. `join` (default true): if another live process holds the folder and shares it,
+   * connect through its port instead of opening the folder. A server passes `join: false`, so a second
+   * server stops with a message instead of quietly running on the first one's database.
+   */
+  embedded?: { share?: boolean; join?: boolean };
 }
 
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openPglite(options.dataDir ?? '.data');
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openPglite(options.dataDir ?? '.data', options.embedded ?? {});
 }
 
-function openPostgres(url: string, max: number): Store {
+function openPostgres(url: string, max: number, onClose?: () => void): Store {
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5_000 });
   // An idle client erroring (e.g. the server restarting) must not crash the process.
   pool.on('error', () => {});
@@ -51,16 +60,43 @@ function openPostgres(url: string, max: number): Store {
     poolStats: () => ({ max, total: pool.totalCount, inUse: pool.totalCount - pool.idleCount, waiting: pool.waitingCount }),
     async close() {
       await pool.end();
+      onClose?.();
     },
   };
 }
 
-async function openPglite(dataDir: string): Promise<Store> {
+async function openPglite(dataDir: string, options: { share?: boolean; join?: boolean }): Promise<Store> {
   const { PGlite } = await import('@electric-sql/pglite');
   const inMemory = dataDir.startsWith('memory://');
-  if (!inMemory) mkdirSync(resolve(dataDir), { recursive: true });
-  const client = new PGlite(inMemory ? dataDir : resolve(dataDir, 'pglite'));
-  await client.waitReady;
+  const dir = resolve(dataDir);
+  if (!inMemory) {
+    mkdirSync(dir, { recursive: true });
+    const holder = options.join === false ? undefined : currentHolder(dir);
+    // The folder's owner shares it: use its database through the wire protocol, never the files.
+    if (holder?.socket) return openPostgres(`postgres://postgres@${holder.socket.host}:${holder.socket.port}/postgres`, 2);
+  }
+  const lock = inMemory ? undefined : acquireLock(dir);
+  let client: InstanceType<typeof PGlite>;
+  let shared: { stop(): Promise<void> } | undefined;
+  try {
+    client = new PGlite(inMemory ? dataDir : resolve(dir, 'pglite'));
+    await client.waitReady;
+    if (lock && options.share) {
+      const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+      // Loopback only, any free port; several CLI runs may be connected at once (the server multiplexes
+      // them onto the one PGlite connection and keeps each client's transaction to itself).
+      const server = new PGLiteSocketServer({ db: client, host: '127.0.0.1', port: 0, maxConnections: 8 });
+      const listening = new Promise<{ host: string; port: number }>((done) =>
+        server.addEventListener('listening', (event) => done((event as CustomEvent<{ host: string; port: number }>).detail), { once: true }),
+      );
+      await server.start();
+      lock.advertise(await listening);
+      shared = server;
+    }
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   const db = drizzlePglite({ client, schema }) as unknown as Database;
   let closed = false;
   const session: Session = {
@@ -84,7 +120,12 @@ async function openPglite(dataDir: string): Promise<Store> {
     async close() {
       if (closed) return;
       closed = true;
-      await client.close();
+      try {
+        await shared?.stop();
+        await client.close();
+      } finally {
+        lock?.release();
+      }
     },
   };
 }
