@@ -20,10 +20,15 @@ export const aiDetectCheckOutputSchema = z.object({
   aiGenerated: z.number().min(0).max(1),
   generators: z.record(z.string(), z.number().min(0).max(1)).optional(),
   imageSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /**
+   * True only when this account checked the same image before and gets that same verdict again.
+   * A verdict the server already had from another account's check is answered as a fresh check
+   * (`cached: false`): an answer never reveals that someone else checked an image.
+   */
   cached: z.boolean(),
   provider: z.enum(['sightengine', 'local']),
   requestId: z.string(),
-  /** ISO 8601: when the verdict was produced upstream. */
+  /** ISO 8601: when this account first got this verdict (its first check of the image, or this one). */
   checkedAt: z.string(),
 });
 export type AiDetectCheckOutput = z.infer<typeof aiDetectCheckOutputSchema>;

@@ -61,6 +61,32 @@ describe('AI detection over HTTP, wired as main.ts wires it', () => {
     expect(sightengine.operations()).toBe(1);
   });
 
+  it('never tells one user that another checked the same image, while the upstream call is still shared', async () => {
+    const image = pngVariant('cross-user-privacy').toString('base64');
+    const before = sightengine.operations();
+    const a = await post('/ai-detect', 'privacy_a', { image, mimeType: 'image/png' });
+    expect(a.status).toBe(200);
+    expect(a.body.cached).toBe(false);
+
+    const bStarted = Date.now();
+    const b = await post('/ai-detect', 'privacy_b', { image, mimeType: 'image/png' });
+    expect(b.status).toBe(200);
+    // B's answer is what a fresh check for B looks like: not cached, checked now, the same fields.
+    expect(b.body.cached).toBe(false);
+    expect(Date.parse(b.body.checkedAt)).toBeGreaterThanOrEqual(bStarted - 1);
+    expect(Object.keys(b.body).sort()).toEqual(Object.keys(a.body).sort());
+    expect(b.body).toMatchObject({ aiGenerated: a.body.aiGenerated, generators: a.body.generators, provider: 'sightengine', imageSha256: a.body.imageSha256 });
+    // …and the same over tRPC.
+    const bTrpc = await post('/trpc/aiDetect.check', 'privacy_c', { image, mimeType: 'image/png' });
+    expect(bTrpc.body.result.data.cached).toBe(false);
+    // The Sightengine double saw one operation for all three.
+    expect(sightengine.operations() - before).toBe(1);
+
+    // A's own repeat is the one case that says cached, with A's original check time.
+    const again = await post('/ai-detect', 'privacy_a', { image, mimeType: 'image/png' });
+    expect(again.body).toMatchObject({ cached: true, checkedAt: a.body.checkedAt });
+  });
+
   it('fetches an image URL through tRPC and reports usage, counting cache hits', async () => {
     const res = await post('/trpc/aiDetect.check', 'frank', { url: `${imagesUrl}/cat.png` });
     expect(res.status).toBe(200);

@@ -93,7 +93,7 @@ describe.each(storeTargets)('AI detection service on $name', (target) => {
   });
   afterAll(() => t.dispose());
 
-  it('asks upstream once per image; repeats (any user) are answered from the cache', async () => {
+  it('asks upstream once per image; a user’s repeat says cached, another user’s first check reads as fresh', async () => {
     const clock = monthClock();
     const service = serviceOn(t.store, { now: clock.now });
     const image = pngVariant(`${target.name}:repeat`);
@@ -101,9 +101,13 @@ describe.each(storeTargets)('AI detection service on $name', (target) => {
     expect(first).toMatchObject({ aiGenerated: 0.97, cached: false, provider: 'sightengine', imageSha256: sha256Hex(image), requestId: 'req_1' });
     expect(first.generators?.midjourney).toBe(0.91);
     const again = await check(service, 'user_a', image, 'req_2');
+    clock.advance(5_000);
     const other = await check(service, 'user_b', image, 'req_3');
     expect(again).toMatchObject({ cached: true, aiGenerated: 0.97, checkedAt: first.checkedAt, requestId: 'req_2' });
-    expect(other.cached).toBe(true);
+    // user_b learns nothing about user_a: not cached, and checked "now" for user_b.
+    expect(other).toMatchObject({ cached: false, aiGenerated: 0.97, checkedAt: clock.now().toISOString() });
+    expect(Object.keys(other).sort()).toEqual(Object.keys(first).sort());
+    expect((await check(service, 'user_b', image, 'req_4')).checkedAt).toBe(other.checkedAt);
     expect(double.calls).toHaveLength(1);
     expect(double.calls[0]!.mediaSha256).toBe(sha256Hex(image));
   });
@@ -115,7 +119,8 @@ describe.each(storeTargets)('AI detection service on $name', (target) => {
     const image = pngVariant(`${target.name}:stampede`);
     const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => check(service, `stampede_${i}`, image)));
     expect(double.calls).toHaveLength(1);
-    expect(answers.filter((a) => !a.cached)).toHaveLength(1);
+    // Each user's first check of the image: none is told that others asked too.
+    expect(answers.filter((a) => a.cached)).toHaveLength(0);
     expect(new Set(answers.map((a) => a.aiGenerated))).toEqual(new Set([0.97]));
     expect((await service.budget()).used).toBe(1);
   });
@@ -242,7 +247,9 @@ describe.each(storeTargets)('AI detection service on $name', (target) => {
     expect(error.retryAfterSeconds).toBeGreaterThan(0);
     expect(double.calls).toHaveLength(3);
     expect((await service.usage('budget_x')).used).toBe(0);
-    expect((await check(service, 'budget_x', pngVariant(`${target.name}:budget:0`))).cached).toBe(true);
+    // A verdict another user's check produced: served without an upstream call (no budget), answered as fresh.
+    expect((await check(service, 'budget_x', pngVariant(`${target.name}:budget:0`))).cached).toBe(false);
+    expect(double.calls).toHaveLength(3);
     expect(await service.budget()).toMatchObject({ used: 3, budget: 3 });
   });
 
@@ -351,7 +358,9 @@ describe.runIf(storeTargets.some((target) => target.name === 'postgres'))('two r
     const image = pngVariant('replicas:stampede');
     const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => check(i % 2 ? a : b, `rep_${i}`, image)));
     expect(double.calls).toHaveLength(1);
-    expect(answers.filter((x) => !x.cached)).toHaveLength(1);
+    expect(answers.filter((x) => x.cached)).toHaveLength(0);
+    const upstream = await t.store.query<{ n: number }>(`SELECT count(*)::int AS n FROM usage_ledger WHERE account_id LIKE 'rep\\_%' AND NOT cached`);
+    expect(upstream[0]?.n).toBe(1);
     expect((await a.budget()).used).toBe(1);
   });
 

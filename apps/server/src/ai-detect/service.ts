@@ -7,6 +7,7 @@ import { flushUsageOutbox, ledgerOnlyMeter, startUsageOutbox } from '../billing/
 import { AppError } from '../errors.js';
 import type { LogPort } from '../logger.js';
 import type { Store } from '../store/ports.js';
+import { AnswerLog } from './answers.js';
 import { fetchImage, sniffImageType, type FetchImageOptions, type SupportedImageType } from './fetch-image.js';
 import { Counters, DetectionRepository, RateBuckets, type CachedVerdict } from './repository.js';
 import type { AiDetection, AiDetectionSettings, DetectionVerdict, Detector } from './ports.js';
@@ -25,6 +26,9 @@ import { secondsUntilNextUtcMonth } from './sightengine.js';
  *  3. the global monthly Sightengine budget (operations), reserved before each upstream call, so the
  *     account is never driven past it; only upstream calls spend it (cache hits and the local detector do not).
  * Every counted check is a usage-ledger row (unique key), sent to the meter by the outbox.
+ *
+ * The verdict cache is shared by every account, the answer is not: `cached` and `checkedAt` describe
+ * what this account already knew (AnswerLog), so nobody learns that someone else checked an image.
  */
 
 export interface AiDetectionDeps {
@@ -64,6 +68,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function createAiDetection(deps: AiDetectionDeps): AiDetection {
   const now = deps.now ?? (() => new Date());
   const detections = new DetectionRepository(deps.store);
+  const answers = new AnswerLog(deps.store);
   const counters = new Counters(deps.store);
   const buckets = new RateBuckets(deps.store, () => now().getTime());
   const policy = { perMinute: deps.config.ratePerMinute, burst: deps.config.rateBurst };
@@ -214,7 +219,10 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
         await counters.add(userScope(userId), period, -1).catch((undo) => deps.log.error({ err: undo, userId }, 'could not return quota'));
         throw error;
       }
+      // The ledger notes whether this check cost an upstream call; the answer only says what this
+      // account already knew (see AnswerLog): another account's check of the same image is invisible.
       const cached = !result.fresh || result.joined;
+      const answer = await answers.answer(userId, sha256, result.verdict, result.fresh && !result.joined, now());
       await recordUsage(deps.store, {
         key: `ai-detect:${period}:${userId}:${randomUUID()}`,
         accountId: userId,
@@ -229,10 +237,10 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
         aiGenerated: verdict.aiGenerated,
         ...(verdict.generators ? { generators: verdict.generators } : {}),
         imageSha256: sha256,
-        cached,
+        cached: answer.cached,
         provider: verdict.provider,
         requestId,
-        checkedAt: verdict.checkedAt,
+        checkedAt: answer.checkedAt,
       };
     },
 

@@ -154,6 +154,18 @@ export const localCheckoutPayments = pgTable(
   (t) => [index('local_checkout_payments_account_idx').on(t.accountId)],
 );
 
+/** Which verdict each account has been given for an image, and since when (detection answers say `cached` per account). */
+export const aiDetectionAnswers = pgTable(
+  'ai_detection_answers',
+  {
+    accountId: text('account_id').notNull(),
+    imageSha256: text('image_sha256').notNull(),
+    verdictCheckedAt: timestamp('verdict_checked_at', { withTimezone: true }).notNull(),
+    firstAnsweredAt: timestamp('first_answered_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.imageSha256] })],
+);
+
 export const schema = {
   customers,
   subscriptions,
@@ -167,4 +179,5 @@ export const schema = {
   subscriptionChanges,
   settings,
   localCheckoutPayments,
+  aiDetectionAnswers,
 };
