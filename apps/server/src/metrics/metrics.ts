@@ -40,7 +40,13 @@ export function routeLabel(req: Request, procedures: ReadonlySet<string>): strin
   }
   const pathname = req.originalUrl.split('?')[0] ?? '';
   if (pathname.startsWith('/trpc/')) {
-    const names = decodeURIComponent(pathname.slice('/trpc/'.length)).split(',');
+    let names: string[];
+    try {
+      names = decodeURIComponent(pathname.slice('/trpc/'.length)).split(',');
+    } catch {
+      // A malformed escape (answered 400): this runs on 'finish', where a throw would crash the process.
+      return '/trpc/unknown';
+    }
     if (names.length > 1) return names.every((n) => procedures.has(n)) ? '/trpc/batch' : '/trpc/unknown';
     return procedures.has(names[0] ?? '') ? `/trpc/${names[0]}` : '/trpc/unknown';
   }
