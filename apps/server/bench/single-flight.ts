@@ -10,6 +10,7 @@ import { createAiDetection } from '../src/ai-detect/service.js';
 import { SightengineDetector } from '../src/ai-detect/sightengine.js';
 import { staticCatalog } from '../src/billing/catalog.js';
 import { SubscriptionRepository } from '../src/billing/subscriptions.js';
+import { createUsageLedger } from '../src/billing/usage/ledger.js';
 import { aiDetectRouter } from '../src/routers/ai-detect.js';
 import { migrate, openStore } from '../src/store/store.js';
 import { fakeServices } from '../src/testing/harness.js';
@@ -76,7 +77,15 @@ const double = await startSightengineDouble();
 const successBody = JSON.stringify({ status: 'success', request: { id: 'req_bench', operations: 1 }, type: { ai_generated: 0.5 } });
 double.setDefault({ httpStatus: 200, body: successBody });
 const detector = new SightengineDetector({ apiUser: double.apiUser, apiSecret: double.apiSecret, baseUrl: double.baseUrl, log: silentLog });
-const service = createAiDetection({ store, detector, catalog, subscriptions: new SubscriptionRepository(store), config: settings, log: silentLog });
+const service = createAiDetection({
+  store,
+  detector,
+  catalog,
+  subscriptions: new SubscriptionRepository(store),
+  usage: createUsageLedger(store, catalog),
+  config: settings,
+  log: silentLog,
+});
 
 // --- 1. cached answers vs a bare route
 const image = pngVariant('bench-cached');

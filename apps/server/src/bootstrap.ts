@@ -4,7 +4,7 @@ import type { AiDetection } from './ai-detect/ports.js';
 import type { AiDetectionDeps } from './ai-detect/service.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import type { Authenticator } from './auth/ports.js';
-import type { BillingProvider, CatalogPort } from './billing/ports.js';
+import type { BillingProvider, CatalogPort, UsageMeter } from './billing/ports.js';
 import { wireBilling, type BillingWiring } from './billing/wiring.js';
 import { openSubscriptionChanges } from './billing/changes/bus.js';
 import type { SubscriptionChanges } from './billing/changes/ports.js';
@@ -42,15 +42,18 @@ export interface WiringOverrides {
   billingProvider?: BillingProvider;
   catalog?: CatalogPort;
   authenticator?: Authenticator;
-  aiDetect?: Partial<Pick<AiDetectionDeps, 'detector' | 'meter' | 'fetch' | 'now'>>;
+  /** Where usage is metered (default: Stripe meter events with a key, else the ledger alone). */
+  meter?: UsageMeter;
+  aiDetect?: Partial<Pick<AiDetectionDeps, 'detector' | 'fetch' | 'now'>>;
   webhookInbox?: InboxOptions;
   /** The change bus (buildRuntime opens the PostgreSQL one); in-process when absent. */
   changes?: SubscriptionChanges;
 }
 
-/** Wires every port over an open store. The only place that picks implementations. */
+/** Wires every domain over an open store; each domain's wiring.ts picks its implementations. */
 export function wire(config: Config, store: Store, logger: Logger, overrides: WiringOverrides = {}): Wiring {
-  const billing = wireBilling(config, store, {
+  const billing = wireBilling(config, store, logger, {
+    ...(overrides.meter ? { meter: overrides.meter } : {}),
     ...(overrides.billingProvider ? { provider: overrides.billingProvider } : {}),
     ...(overrides.catalog ? { catalog: overrides.catalog } : {}),
     ...(overrides.changes ? { changes: overrides.changes } : {}),
@@ -99,7 +102,7 @@ export async function buildRuntime(config: Config, logger: Logger): Promise<Runt
   // Every periodic job is listed here and started (or not) by the role, in one place.
   const background: BackgroundWorker[] = [
     // Usage reaches Stripe from the outbox in the background; a Stripe outage only delays it.
-    { name: 'meter-outbox', start: () => wiring.aiDetect.startOutbox(interval) },
+    { name: 'meter-outbox', start: () => wiring.billing.outbox.start(interval) },
     // Webhook events whose processing failed are retried from the inbox, not only by Stripe.
     { name: 'webhook-retry', start: () => wiring.webhooks.processor.start(interval) },
   ];

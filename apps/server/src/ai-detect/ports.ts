@@ -1,5 +1,4 @@
 import type { AiDetectCheckInput, AiDetectCheckOutput, AiDetectUsageOutput } from '@verifieddit/contracts';
-import type { FlushResult } from '../billing/ports.js';
 
 /** The AI-detection domain's ports: the detector it calls, and the service procedures call. */
 
@@ -26,9 +25,6 @@ export interface Detector {
 export interface AiDetection {
   check(input: { userId: string; requestId: string; input: AiDetectCheckInput }): Promise<AiDetectCheckOutput>;
   usage(userId: string): Promise<AiDetectUsageOutput>;
-  /** Sends due meter events once (also what the background loop does). */
-  flushOutbox(): Promise<FlushResult>;
-  startOutbox(intervalMs?: number): { stop(): Promise<void> };
   /** Our own counters for this month (for `pnpm billing sightengine usage`). */
   budget(): Promise<{ period: string; used: number; budget: number }>;
 }

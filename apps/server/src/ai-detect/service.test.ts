@@ -2,6 +2,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { staticCatalog } from '../billing/catalog.js';
+import { createUsageLedger } from '../billing/usage/ledger.js';
+import { createUsageOutbox, ledgerOnlyMeter } from '../billing/usage/outbox.js';
 import { SubscriptionRepository } from '../billing/subscriptions.js';
 import { AppError } from '../errors.js';
 import type { Store } from '../store/ports.js';
@@ -66,21 +68,31 @@ const settings = (overrides: Partial<AiDetectionSettings> = {}): AiDetectionSett
   ...overrides,
 });
 
-function serviceOn(store: Store, options: { config?: Partial<AiDetectionSettings>; now?: () => Date } & Omit<Partial<AiDetectionDeps>, 'config'> = {}) {
+function serviceOn(
+  store: Store,
+  options: { config?: Partial<AiDetectionSettings>; now?: () => Date; meter?: UsageMeter; customers?: { billingCustomerOf(id: string): Promise<string | undefined> } } & Omit<
+    Partial<AiDetectionDeps>,
+    'config'
+  > = {},
+) {
   const log = recordingLog();
   const detector =
     options.detector ??
     new SightengineDetector({ apiUser: double.apiUser, apiSecret: double.apiSecret, baseUrl: double.baseUrl, log, retries: 1, retryDelayMs: 1 });
-  const { config, ...rest } = options;
-  return createAiDetection({
+  const { config, meter, customers, ...rest } = options;
+  const catalog = staticCatalog();
+  const service = createAiDetection({
     store,
     detector,
-    catalog: staticCatalog(),
+    catalog,
     subscriptions: new SubscriptionRepository(store),
+    usage: createUsageLedger(store, catalog),
     log,
     ...rest,
     config: settings(config),
   });
+  const outbox = createUsageOutbox({ store, meter: meter ?? ledgerOnlyMeter, log, customerOf: async (id) => customers?.billingCustomerOf(id) });
+  return Object.assign(service, { outbox });
 }
 
 const check = (service: ReturnType<typeof serviceOn>, userId: string, image: Buffer, requestId = 'req_test') =>
@@ -173,7 +185,7 @@ describe.each(storeTargets)('AI detection service on $name', (target) => {
     });
     await t.store.query(`UPDATE usage_ledger SET status = 'sent' WHERE status = 'pending'`);
     await check(service, 'bg_user', pngVariant(`${target.name}:bg`));
-    const loop = service.startOutbox(20);
+    const loop = service.outbox.start(20);
     try {
       await expect.poll(() => sent.length, { timeout: 5_000 }).toBe(1);
     } finally {
@@ -325,11 +337,11 @@ describe.each(storeTargets)('AI detection service on $name', (target) => {
     expect(new Set(rows.map((r) => r.key)).size).toBe(3);
 
     await t.store.query(`UPDATE usage_ledger SET status = 'sent' WHERE account_id NOT IN ('user_meter', 'user_nocustomer')`);
-    const first = await service.flushOutbox();
+    const first = await service.outbox.flush();
     expect(first).toEqual({ released: 0, sent: 1, failed: 1, noCustomer: 1 });
-    expect(await service.flushOutbox()).toEqual({ released: 0, sent: 0, failed: 0, noCustomer: 0 }); // backoff not due yet
+    expect(await service.outbox.flush()).toEqual({ released: 0, sent: 0, failed: 0, noCustomer: 0 }); // backoff not due yet
     await t.store.query(`UPDATE usage_ledger SET next_attempt_at = now() WHERE account_id = 'user_meter' AND status = 'pending'`);
-    expect(await service.flushOutbox()).toEqual({ released: 0, sent: 1, failed: 0, noCustomer: 0 });
+    expect(await service.outbox.flush()).toEqual({ released: 0, sent: 1, failed: 0, noCustomer: 0 });
     expect(sent.map((e) => [e.eventName, e.customerId, e.value])).toEqual([
       ['ai_detection', 'cus_meter', 1],
       ['ai_detection', 'cus_meter', 1],

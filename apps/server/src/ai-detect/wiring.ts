@@ -1,4 +1,3 @@
-import type { UsageMeter } from '../billing/ports.js';
 import type { Config } from '../config.js';
 import type { LogPort } from '../logger.js';
 import type { Store } from '../store/ports.js';
@@ -8,23 +7,21 @@ import { detectorFor } from './sightengine.js';
 
 /**
  * Builds the AI detection service from the config: Sightengine with credentials (the local detector
- * otherwise, never in production), usage sent through billing's meter.
+ * otherwise, never in production); usage is recorded in billing's ledger.
  */
 export function wireAiDetection(
   config: Config,
   store: Store,
-  billing: Pick<AiDetectionDeps, 'catalog' | 'subscriptions' | 'customers'> & { meter: UsageMeter },
+  billing: Pick<AiDetectionDeps, 'catalog' | 'subscriptions' | 'usage'>,
   log: LogPort,
-  overrides: Partial<Pick<AiDetectionDeps, 'detector' | 'meter' | 'fetch' | 'now'>> = {},
+  overrides: Partial<Pick<AiDetectionDeps, 'detector' | 'fetch' | 'now'>> = {},
 ): AiDetection {
-  const meter = overrides.meter ?? billing.meter;
   return createAiDetection({
     store,
     detector: overrides.detector ?? detectorFor(config, log),
     catalog: billing.catalog,
     subscriptions: billing.subscriptions,
-    customers: billing.customers,
-    meter,
+    usage: billing.usage,
     config: config.aiDetect,
     log,
     ...(overrides.fetch ? { fetch: overrides.fetch } : {}),

@@ -1,4 +1,4 @@
-import { catalogSchema, type Catalog, type CatalogInput, type Plan } from '@verifieddit/contracts';
+import { catalogSchema, type Catalog, type CatalogInput, type Meter, type Plan } from '@verifieddit/contracts';
 import type { Store } from '../store/ports.js';
 import type { CatalogPort } from './ports.js';
 
@@ -21,7 +21,7 @@ export const DEFAULT_CATALOG: Catalog = catalogSchema.parse({
 
 export function staticCatalog(catalog: CatalogInput = DEFAULT_CATALOG): CatalogPort {
   const parsed = catalogSchema.parse(catalog);
-  return { plans: async () => parsed.plans };
+  return { plans: async () => parsed.plans, meters: async () => parsed.meters };
 }
 
 export function findPlanByLookupKey(plans: Plan[], lookupKey: string): Plan | undefined {
@@ -50,6 +50,10 @@ export class StoreCatalog implements CatalogPort {
 
   async plans(): Promise<Plan[]> {
     return (await this.active()).catalog.plans;
+  }
+
+  async meters(): Promise<Meter[]> {
+    return (await this.active()).catalog.meters;
   }
 
   async active(): Promise<ActiveCatalog> {

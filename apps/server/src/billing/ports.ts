@@ -3,6 +3,7 @@ import type {
   CheckoutSessionOutput,
   CreateCheckoutSessionInput,
   CreatePortalSessionInput,
+  Meter,
   Plan,
   PortalSessionOutput,
   SubscriptionStatus,
@@ -114,6 +115,8 @@ export interface WatchStatusOptions {
 /** What is on sale: the operator's stored catalog, or the default. */
 export interface CatalogPort {
   plans(): Promise<Plan[]>;
+  /** The usage meters (Stripe meter event names) usage is recorded against. */
+  meters(): Promise<Meter[]>;
 }
 
 /** One usage record sent to the billing provider's meter. */
@@ -130,6 +133,32 @@ export interface MeterEvent {
 export interface UsageMeter {
   readonly name: string;
   send(event: MeterEvent): Promise<void>;
+}
+
+/** One billable use. The ledger row is the source of truth; the outbox sends it to the meter. */
+export interface UsageRecord {
+  /** Unique: recording it again is a no-op. Also the meter event's identifier. */
+  key: string;
+  accountId: string;
+  /** Calendar month (UTC), e.g. `2026-12`. */
+  period: string;
+  /** The catalog meter it counts towards, by event name (the first meter when the catalog has no such one). */
+  meter: string;
+  quantity: number;
+  imageSha256: string | undefined;
+  cached: boolean;
+}
+
+/** The usage ledger: where every billable use is recorded before anything is sent anywhere. */
+export interface UsageLedger {
+  /** Resolves true when recorded, false when the key was already there. */
+  record(entry: UsageRecord): Promise<boolean>;
+}
+
+/** Sends recorded usage to the meter: one pass on demand, or a loop in the background. */
+export interface UsageOutbox {
+  flush(): Promise<FlushResult>;
+  start(intervalMs?: number): { stop(): Promise<void> };
 }
 
 /** What one outbox pass did. */

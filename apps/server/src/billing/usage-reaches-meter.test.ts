@@ -74,7 +74,7 @@ describe.each(storeTargets)('usage reaches the meter on $name', (target) => {
     expect(await t.store.query('SELECT 1 FROM customers WHERE account_id = $1', [s.account])).toEqual([]);
 
     await detect(s.account, 3);
-    const flushed = await app.wiring.aiDetect.flushOutbox();
+    const flushed = await app.wiring.billing.outbox.flush();
     expect(flushed.noCustomer).toBe(0);
 
     const rows = await ledger(s.account);
@@ -84,14 +84,14 @@ describe.each(storeTargets)('usage reaches the meter on $name', (target) => {
     expect(events.every((e) => e.event_name === 'ai_detection' && e.payload.value === '1')).toBe(true);
 
     // Nothing is sent twice.
-    await app.wiring.aiDetect.flushOutbox();
+    await app.wiring.billing.outbox.flush();
     expect(meterEventsFor(s.customer)).toHaveLength(3);
   });
 
   it('sends usage parked before a late checkout completion, with its original identifiers and times, once', async () => {
     const s = stripeScenario('late-checkout', stripe);
     await detect(s.account, 2);
-    const first = await app.wiring.aiDetect.flushOutbox();
+    const first = await app.wiring.billing.outbox.flush();
     expect(first.noCustomer).toBe(2);
     const parked = await ledger(s.account);
     expect(parked.map((r) => r.status)).toEqual(['no_customer', 'no_customer']);
@@ -102,7 +102,7 @@ describe.each(storeTargets)('usage reaches the meter on $name', (target) => {
     // The periodic pass looks at accounts whose customer appeared lately: these two rows.
     expect(await releaseParkedUsage(t.store, { recentSeconds: 600 })).toBe(2);
     await detect(s.account, 1);
-    const second = await app.wiring.aiDetect.flushOutbox();
+    const second = await app.wiring.billing.outbox.flush();
     expect(second).toMatchObject({ sent: 3, noCustomer: 0, failed: 0 });
 
     const rows = await ledger(s.account);
@@ -113,19 +113,19 @@ describe.each(storeTargets)('usage reaches the meter on $name', (target) => {
       const event = events.find((e) => e.identifier === row.key);
       expect(event.timestamp).toBe(Math.floor(new Date(row.occurred_at).getTime() / 1000));
     }
-    await app.wiring.aiDetect.flushOutbox();
+    await app.wiring.billing.outbox.flush();
     expect(meterEventsFor(s.customer)).toHaveLength(3);
   });
 
   it('keeps a free account’s usage parked, and releases it by the full pass once a customer appears', async () => {
     const account = `user_free_${target.name}`;
     await detect(account, 1);
-    await app.wiring.aiDetect.flushOutbox();
+    await app.wiring.billing.outbox.flush();
     expect((await ledger(account)).map((r) => r.status)).toEqual(['no_customer']);
     expect(await releaseParkedUsage(t.store)).toBe(0);
     await t.store.query(`INSERT INTO customers (account_id, provider, provider_customer_id) VALUES ($1, 'stripe', 'cus_free_later_${target.name}')`, [account]);
     expect(await releaseParkedUsage(t.store)).toBe(1);
-    await app.wiring.aiDetect.flushOutbox();
+    await app.wiring.billing.outbox.flush();
     expect((await ledger(account)).map((r) => r.status)).toEqual(['sent']);
     expect(meterEventsFor(`cus_free_later_${target.name}`)).toHaveLength(1);
   });

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Config } from '../config.js';
+import type { LogPort } from '../logger.js';
 import type { Store } from '../store/ports.js';
 import { InProcessSubscriptionChanges } from './changes/bus.js';
 import type { SubscriptionChanges } from './changes/ports.js';
@@ -7,7 +8,7 @@ import { StatusStreams } from './changes/status-streams.js';
 import { StoreCatalog } from './catalog.js';
 import { LocalBillingProvider, LocalTokenCodec } from './local/provider.js';
 import { localBillingPages } from './local/pages.js';
-import type { BillingProvider, CatalogPort, UsageMeter, WebhookEventSource, WebhookVerifier } from './ports.js';
+import type { BillingProvider, CatalogPort, UsageLedger, UsageMeter, UsageOutbox, WebhookEventSource, WebhookVerifier } from './ports.js';
 import { LocalBillingState } from './local/state.js';
 import { BillingService } from './service.js';
 import { createStripeClient } from './stripe/client.js';
@@ -17,7 +18,8 @@ import { StripeBillingProvider } from './stripe/provider.js';
 import { createStripeWebhookVerifier } from './stripe/webhook-verify.js';
 import { CachedSubscriptionReader } from './status-cache.js';
 import { CustomerRepository, SubscriptionRepository } from './subscriptions.js';
-import { ledgerOnlyMeter } from './usage/outbox.js';
+import { createUsageLedger } from './usage/ledger.js';
+import { createUsageOutbox, ledgerOnlyMeter } from './usage/outbox.js';
 
 export interface BillingWiring {
   provider: BillingProvider;
@@ -31,8 +33,10 @@ export interface BillingWiring {
   /** Open `billing.onStatusChange` streams; closed first on a graceful stop. */
   streams: StatusStreams;
   service: BillingService;
-  /** Where billable usage goes: Stripe meter events, or the ledger alone without Stripe. */
-  meter: UsageMeter;
+  /** Where billable usage is recorded. */
+  usage: UsageLedger;
+  /** Sends recorded usage to the meter: Stripe meter events, or nowhere (the ledger alone) without Stripe. */
+  outbox: UsageOutbox;
   /** Provider events for the webhook route: signature check and mapping to `SubscriptionUpdate`s. */
   webhookVerifier: WebhookVerifier;
   webhookSource: WebhookEventSource;
@@ -42,11 +46,12 @@ export interface BillingWiring {
 
 /**
  * Picks the billing provider: Stripe when a key is configured, else (never in production) the local one.
- * The one Stripe client is built here and shared by the provider and the usage meter.
+ * The one Stripe client is built here and shared by everything that talks to Stripe (provider, usage meter).
  */
 export function wireBilling(
   config: Config,
   store: Store,
+  log: LogPort,
   options: { catalog?: CatalogPort; provider?: BillingProvider; meter?: UsageMeter; changes?: SubscriptionChanges } = {},
 ): BillingWiring {
   // The operator's stored catalog (`pnpm billing catalog put`), or the default until one is stored.
@@ -81,6 +86,8 @@ export function wireBilling(
     defaultPriceId: config.stripe.defaultPriceId,
   });
   const meter = options.meter ?? (stripe ? new StripeUsageMeter(stripe) : ledgerOnlyMeter);
+  const usage = createUsageLedger(store, catalog);
+  const outbox = createUsageOutbox({ store, meter, log, customerOf: (accountId) => customers.billingCustomerOf(accountId) });
   const billingProvider = provider;
   const webhookSource = stripeWebhookEventSource({
     plans: () => catalog.plans(),
@@ -91,5 +98,5 @@ export function wireBilling(
     },
   });
   const webhookVerifier = createStripeWebhookVerifier(config.stripe.webhookSecrets);
-  return { provider, catalog, customers, subscriptions, statuses, changes, streams, service, meter, webhookVerifier, webhookSource, mounts };
+  return { provider, catalog, customers, subscriptions, statuses, changes, streams, service, usage, outbox, webhookVerifier, webhookSource, mounts };
 }

@@ -1,5 +1,5 @@
 import { Counters } from '../ai-detect/repository.js';
-import { periodOf } from '../ai-detect/service.js';
+import { periodOf } from '../ai-detect/limits.js';
 import { SightengineDetector } from '../ai-detect/sightengine.js';
 import { migrate, openStore } from '../store/store.js';
 import type { CliCommand } from './types.js';

@@ -2,8 +2,8 @@ import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wireAiDetection } from '../ai-detect/wiring.js';
 import { StoreCatalog } from '../billing/catalog.js';
-import { ledgerOnlyMeter } from '../billing/usage/outbox.js';
-import { CustomerRepository, SubscriptionRepository } from '../billing/subscriptions.js';
+import { createUsageLedger } from '../billing/usage/ledger.js';
+import { SubscriptionRepository } from '../billing/subscriptions.js';
 import { loadConfig } from '../config.js';
 import type { Context } from '../context.js';
 import { AppError } from '../errors.js';
@@ -46,10 +46,11 @@ describe('aiDetect router (wired from config, Sightengine double)', () => {
       SIGHTENGINE_BASE_URL: double.baseUrl,
     });
     const log = recordingLog();
+    const catalog = new StoreCatalog(t.store);
     const aiDetect = wireAiDetection(
       config,
       t.store,
-      { catalog: new StoreCatalog(t.store), subscriptions: new SubscriptionRepository(t.store), customers: new CustomerRepository(t.store), meter: ledgerOnlyMeter },
+      { catalog, subscriptions: new SubscriptionRepository(t.store), usage: createUsageLedger(t.store, catalog) },
       log,
     );
     const services = { ...fakeServices(), aiDetect };

@@ -7,6 +7,8 @@ import { startStripeDouble, type StripeDouble } from '../../testing/stripe-doubl
 import { storeTargets, type TestStore } from '../../testing/stores.js';
 import { staticCatalog } from '../catalog.js';
 import { CustomerRepository, SubscriptionRepository } from '../subscriptions.js';
+import { createUsageLedger } from '../usage/ledger.js';
+import { createUsageOutbox } from '../usage/outbox.js';
 import { StripeUsageMeter } from './meter.js';
 
 describe.each(storeTargets)('Stripe usage meter on $name', (target) => {
@@ -24,24 +26,30 @@ describe.each(storeTargets)('Stripe usage meter on $name', (target) => {
   it('sends each counted detection once as a meter event; an outage is retried without double counting', async () => {
     const customers = new CustomerRepository(t.store);
     await customers.claim('meter_user', 'stripe', 'cus_MeterUser');
+    const catalog = staticCatalog();
     const service = createAiDetection({
       store: t.store,
       detector: new LocalDetector(),
-      catalog: staticCatalog(),
+      catalog,
       subscriptions: new SubscriptionRepository(t.store),
-      customers,
-      meter: new StripeUsageMeter(stripe.stripe({ maxNetworkRetries: 0 })),
+      usage: createUsageLedger(t.store, catalog),
       config: { monthlyBudget: 500, cacheTtlSeconds: undefined, ratePerMinute: 10, rateBurst: 5, fetchAllowLoopback: false },
       log: recordingLog(),
+    });
+    const outbox = createUsageOutbox({
+      store: t.store,
+      meter: new StripeUsageMeter(stripe.stripe({ maxNetworkRetries: 0 })),
+      log: recordingLog(),
+      customerOf: (id) => customers.billingCustomerOf(id),
     });
     const image = pngVariant(`${target.name}:meter`);
     for (let i = 0; i < 3; i++) await service.check({ userId: 'meter_user', requestId: `r${i}`, input: { image: image.toString('base64'), mimeType: 'image/png' } });
 
     stripe.failNext('/v1/billing/meter_events', 500, 1);
-    expect(await service.flushOutbox()).toEqual({ sent: 2, failed: 1, noCustomer: 0 });
+    expect(await outbox.flush()).toEqual({ sent: 2, failed: 1, noCustomer: 0 });
     await t.store.query(`UPDATE usage_ledger SET next_attempt_at = now() WHERE status = 'pending'`);
-    expect(await service.flushOutbox()).toEqual({ sent: 1, failed: 0, noCustomer: 0 });
-    expect(await service.flushOutbox()).toEqual({ sent: 0, failed: 0, noCustomer: 0 });
+    expect(await outbox.flush()).toEqual({ sent: 1, failed: 0, noCustomer: 0 });
+    expect(await outbox.flush()).toEqual({ sent: 0, failed: 0, noCustomer: 0 });
 
     const keys = (await t.store.query<{ key: string }>(`SELECT key FROM usage_ledger WHERE account_id = 'meter_user' AND status = 'sent'`)).map((r) => r.key);
     expect(keys).toHaveLength(3);

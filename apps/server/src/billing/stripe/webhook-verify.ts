@@ -5,10 +5,9 @@ import { stripeEventProblem } from './event-shape.js';
 /**
  * Stripe signature verification over the exact bytes received, with Stripe's 300 s tolerance.
  * Several secrets may be configured at once (rotation): the delivery is accepted if any one matches.
+ * Verification needs no API client: it uses stripe-node's static `Stripe.webhooks`.
  */
 export function createStripeWebhookVerifier(secrets: string[], toleranceSeconds = 300): WebhookVerifier {
-  // constructEvent never calls the API; the key is only there to build the object.
-  const stripe = new Stripe('sk_test_webhook_verification_only', { telemetry: false });
   return {
     verify(rawBody, signatureHeader) {
       if (!secrets.length) throw new WebhookRejection('not_configured', 'STRIPE_WEBHOOK_SECRET is not configured');
@@ -16,7 +15,7 @@ export function createStripeWebhookVerifier(secrets: string[], toleranceSeconds 
       let lastError: unknown;
       for (const secret of secrets) {
         try {
-          const event = stripe.webhooks.constructEvent(rawBody, signatureHeader, secret, toleranceSeconds);
+          const event = Stripe.webhooks.constructEvent(rawBody, signatureHeader, secret, toleranceSeconds);
           if (!event || typeof event !== 'object' || Array.isArray(event)) throw new WebhookRejection('not_an_event', 'The payload is not a Stripe event');
           const problem = stripeEventProblem(event);
           if (problem) throw new WebhookRejection('invalid_event', `The event can never be stored or applied: ${problem.reason}`, problem.keep);

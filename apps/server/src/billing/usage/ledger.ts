@@ -1,21 +1,21 @@
 import type { Store } from '../../store/ports.js';
+import type { CatalogPort, UsageLedger, UsageRecord } from '../ports.js';
 
-export interface LedgerEntry {
-  key: string;
-  accountId: string;
-  period: string;
-  eventName: string;
-  quantity: number;
-  imageSha256: string | undefined;
-  cached: boolean;
-}
-
-/** Records a billable detection; a repeated key is a no-op (returns false). */
-export async function recordUsage(store: Store, entry: LedgerEntry): Promise<boolean> {
-  const rows = await store.query(
-    `INSERT INTO usage_ledger (key, account_id, period, event_name, quantity, image_sha256, cached)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING RETURNING key`,
-    [entry.key, entry.accountId, entry.period, entry.eventName, entry.quantity, entry.imageSha256 ?? null, entry.cached],
-  );
-  return rows.length > 0;
+/**
+ * The usage ledger in `usage_ledger`: one row per billable use, unique by key. The catalog names the
+ * meter event each row is sent as (the outbox sends it later), so a renamed meter applies to new rows.
+ */
+export function createUsageLedger(store: Store, catalog: Pick<CatalogPort, 'meters'>): UsageLedger {
+  return {
+    async record(entry: UsageRecord): Promise<boolean> {
+      const meters = await catalog.meters();
+      const eventName = (meters.find((m) => m.eventName === entry.meter) ?? meters[0])?.eventName ?? entry.meter;
+      const rows = await store.query(
+        `INSERT INTO usage_ledger (key, account_id, period, event_name, quantity, image_sha256, cached)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING RETURNING key`,
+        [entry.key, entry.accountId, entry.period, eventName, entry.quantity, entry.imageSha256 ?? null, entry.cached],
+      );
+      return rows.length > 0;
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import type { LogPort } from '../../logger.js';
 import type { Store } from '../../store/ports.js';
-import type { FlushResult, UsageMeter } from '../ports.js';
+import type { FlushResult, UsageMeter, UsageOutbox } from '../ports.js';
 
 /** The local provider records the ledger only: its "send" marks events delivered without going anywhere. */
 export const ledgerOnlyMeter: UsageMeter = { name: 'ledger-only', send: async () => {} };
@@ -136,5 +136,13 @@ export function startUsageOutbox(options: OutboxOptions & { intervalMs?: number 
       clearInterval(timer);
       await running;
     },
+  };
+}
+
+/** The outbox as the rest of the server sees it: a pass on demand, or the background loop. */
+export function createUsageOutbox(options: OutboxOptions): UsageOutbox {
+  return {
+    flush: () => flushUsageOutbox(options),
+    start: (intervalMs) => startUsageOutbox({ ...options, ...(intervalMs === undefined ? {} : { intervalMs }) }),
   };
 }
