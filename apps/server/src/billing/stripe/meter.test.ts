@@ -46,10 +46,10 @@ describe.each(storeTargets)('Stripe usage meter on $name', (target) => {
     for (let i = 0; i < 3; i++) await service.check({ userId: 'meter_user', requestId: `r${i}`, input: { image: image.toString('base64'), mimeType: 'image/png' } });
 
     stripe.failNext('/v1/billing/meter_events', 500, 1);
-    expect(await outbox.flush()).toEqual({ sent: 2, failed: 1, noCustomer: 0 });
+    expect(await outbox.flush()).toEqual({ released: 0, sent: 2, failed: 1, noCustomer: 0 });
     await t.store.query(`UPDATE usage_ledger SET next_attempt_at = now() WHERE status = 'pending'`);
-    expect(await outbox.flush()).toEqual({ sent: 1, failed: 0, noCustomer: 0 });
-    expect(await outbox.flush()).toEqual({ sent: 0, failed: 0, noCustomer: 0 });
+    expect(await outbox.flush()).toEqual({ released: 0, sent: 1, failed: 0, noCustomer: 0 });
+    expect(await outbox.flush()).toEqual({ released: 0, sent: 0, failed: 0, noCustomer: 0 });
 
     const keys = (await t.store.query<{ key: string }>(`SELECT key FROM usage_ledger WHERE account_id = 'meter_user' AND status = 'sent'`)).map((r) => r.key);
     expect(keys).toHaveLength(3);
