@@ -1,4 +1,5 @@
 import type { Config } from './config.js';
+import { usesLocalWebhookSecret } from './webhooks/local-secret.js';
 
 export interface StartBanner {
   /** Multi-line text for people (development's pretty logs). */
@@ -26,7 +27,9 @@ export function startBanner(config: Config, port: number, envFiles: readonly str
   modes.push(
     config.stripe.webhookSecrets.length
       ? `webhooks: POST /webhook verifies with ${config.stripe.webhookSecrets.length} secret(s)`
-      : 'webhooks: no STRIPE_WEBHOOK_SECRET, so POST /webhook answers 503',
+      : usesLocalWebhookSecret(config)
+        ? 'webhooks: no STRIPE_WEBHOOK_SECRET, so POST /webhook verifies with a local secret kept in the store (`pnpm --silent billing webhooks trigger <type> --account <id>` signs with it)'
+        : 'webhooks: no STRIPE_WEBHOOK_SECRET, so POST /webhook answers 503',
   );
   if (config.aiDetect.fetchAllowLoopback) modes.push('image URLs: AI_DETECT_FETCH_ALLOW_LOOPBACK=true lets them reach 127.0.0.1 (testing only)');
   modes.push(config.databaseUrl ? 'store: PostgreSQL (DATABASE_URL)' : `store: embedded PGlite in ${config.dataDir} (one process at a time)`);

@@ -16,6 +16,7 @@ import { dutiesOf, startBackgroundWorkers, type BackgroundWorker, type RunningWo
 import type { Store } from './store/ports.js';
 import { migrate, openStore } from './store/store.js';
 import type { InboxOptions } from './webhooks/inbox.js';
+import { localWebhookSecret, usesLocalWebhookSecret } from './webhooks/local-secret.js';
 import { wireWebhooks, type WebhookWiring } from './webhooks/wiring.js';
 
 declare const __APP_VERSION__: string | undefined;
@@ -95,6 +96,12 @@ export async function buildRuntime(config: Config, logger: Logger): Promise<Runt
     throw error;
   }
   logger.info({ store: store.kind }, 'store ready');
+  if (usesLocalWebhookSecret(config)) {
+    // Development without STRIPE_WEBHOOK_SECRET: /webhook verifies with the local secret the
+    // `webhooks trigger` command signs with (kept in the store, never logged).
+    const secret = await localWebhookSecret(store);
+    config = { ...config, stripe: { ...config.stripe, webhookSecrets: [secret] }, secrets: [...config.secrets, secret] };
+  }
   // Across replicas on PostgreSQL (LISTEN/NOTIFY), in-process on PGlite.
   const changes = await openSubscriptionChanges({ store, databaseUrl: config.databaseUrl, log: logger });
   const wiring = wire(config, store, logger, { changes });

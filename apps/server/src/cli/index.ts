@@ -5,7 +5,7 @@ import { sightengineUsageCommand } from './sightengine.js';
 import { stripeCatalogSyncCommand, stripeTestCommand } from './stripe.js';
 import { CliUsageError } from './flags.js';
 import type { CliCommand, CliIo } from './types.js';
-import { webhooksListCommand, webhooksReplayCommand } from './webhooks.js';
+import { webhooksListCommand, webhooksReplayCommand, webhooksTriggerCommand } from './webhooks.js';
 
 /** Every operator command. Add a module and list it here. */
 export const commands: CliCommand[] = [
@@ -19,6 +19,7 @@ export const commands: CliCommand[] = [
   sightengineUsageCommand,
   webhooksListCommand,
   webhooksReplayCommand,
+  webhooksTriggerCommand,
 ];
 
 export function usage(): string {

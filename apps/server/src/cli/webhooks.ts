@@ -3,7 +3,9 @@ import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import type { Store } from '../store/ports.js';
 import { migrate, openStore } from '../store/store.js';
+import { stripeSignatureHeader, stripeTestEvent, TRIGGER_TYPES, type TriggerType } from '../billing/stripe/test-events.js';
 import type { InboxRow } from '../webhooks/inbox.js';
+import { localWebhookSecret, usesLocalWebhookSecret } from '../webhooks/local-secret.js';
 import type { WebhookWiring } from '../webhooks/wiring.js';
 import { CliUsageError, parseFlags } from './flags.js';
 import type { CliCommand, CliIo } from './types.js';
@@ -81,3 +83,64 @@ export const webhooksReplayCommand: CliCommand = {
     });
   },
 };
+
+export const webhooksTriggerCommand: CliCommand = {
+  words: ['webhooks', 'trigger'],
+  usage: `webhooks trigger <${TRIGGER_TYPES.join('|')}> [--account ID] [--url SERVER]`,
+  summary: 'sign a test event for an account with the webhook secret and post it to a running server (like `stripe trigger`)',
+  async run({ argv, config, io }) {
+    const [type, ...rest] = argv;
+    let flags;
+    try {
+      if (!type || type.startsWith('-')) throw new CliUsageError(`give an event type: ${TRIGGER_TYPES.join(', ')}`);
+      if (!(TRIGGER_TYPES as string[]).includes(type)) throw new CliUsageError(`unknown event type ${type}; one of ${TRIGGER_TYPES.join(', ')}`);
+      flags = parseFlags(rest, { strings: ['account', 'url'] as const });
+      if (flags.url !== undefined && !/^https?:\/\/[^/]+/.test(flags.url)) throw new CliUsageError('--url must be the server, e.g. http://localhost:8787');
+    } catch (error) {
+      return usageError(io, error, this.usage);
+    }
+    const secret = await webhookSecretFor(config);
+    if (!secret) {
+      io.err('no webhook secret: set STRIPE_WEBHOOK_SECRET (the endpoint signing secret the server verifies with); in development without it, one is generated');
+      return 1;
+    }
+    const account = flags.account ?? 'local';
+    const endpoint = `${(flags.url ?? `http://localhost:${config.port}`).replace(/\/+$/, '')}/webhook`;
+    const event = stripeTestEvent(type as TriggerType, account);
+    const payload = JSON.stringify(event);
+    let res: Response;
+    try {
+      res = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'stripe-signature': stripeSignatureHeader(payload, secret) },
+        body: payload,
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (error) {
+      io.err(`no answer from ${endpoint} (${(error as Error).message}); is the server running (\`pnpm dev\`)? --url SERVER picks another`);
+      return 1;
+    }
+    const body = await res.text();
+    const summary = `${type} ${String(event.id)} for account ${account} -> ${endpoint}: ${res.status} ${body.slice(0, 300)}`;
+    if (!res.ok) {
+      io.err(summary);
+      return 1;
+    }
+    io.out(summary);
+    return 0;
+  },
+};
+
+/** What the server verifies with: STRIPE_WEBHOOK_SECRET, or in development the local one in the store. */
+async function webhookSecretFor(config: Config): Promise<string | undefined> {
+  if (config.stripe.webhookSecrets.length) return config.stripe.webhookSecrets[0];
+  if (!usesLocalWebhookSecret(config)) return undefined;
+  // Joins the running dev server's store (or opens it when none runs): the same secret either way.
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await migrate(store);
+    return await localWebhookSecret(store);
+  } finally {
+    await store.close();
+  }
+}
