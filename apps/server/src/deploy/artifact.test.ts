@@ -1,8 +1,8 @@
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runProcess, serverDir, startServerProcess } from '../testing/processes.js';
+import { runProcess, serverDir } from '../testing/processes.js';
 import { postgresTargetOrUndefined } from '../testing/stores.js';
 
 /**
@@ -16,8 +16,43 @@ const runtimes = [
   { name: 'bun', command: join(serverDir, 'node_modules/bun/bin/bun.exe') },
 ];
 
+/**
+ * `command args` in a network namespace of its own where only loopback exists: whatever the artifact
+ * tried to reach beyond this machine would fail, so passing here shows it needs no network.
+ */
+function offline(command: string, args: string[]): [string, string[]] {
+  return ['unshare', ['--net', '--map-root-user', 'sh', '-c', 'PATH="$PATH:/usr/sbin:/sbin"; ip link set lo up && exec "$@"', 'offline', command, ...args]];
+}
+
+/**
+ * Runs inside the namespace (the test cannot reach in): starts the server, waits for /ready, asks
+ * /health, /ready and the API, stops it with SIGTERM and prints what it saw as one JSON line.
+ */
+const DRIVER = `
+import { spawn } from 'node:child_process';
+const [runtime, cwd] = process.argv.slice(2);
+const port = String(20000 + Math.floor(Math.random() * 20000));
+const child = spawn(runtime, ['index.js'], { cwd, env: { ...process.env, PORT: port }, stdio: ['ignore', 'ignore', 'inherit'] });
+const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+const url = 'http://127.0.0.1:' + port;
+const out = {};
+const deadline = Date.now() + 150000;
+while (Date.now() < deadline && child.exitCode === null) {
+  if (await fetch(url + '/ready').then((r) => r.ok, () => false)) break;
+  await new Promise((r) => setTimeout(r, 100));
+}
+const health = await fetch(url + '/health').catch(() => undefined);
+out.health = health ? { status: health.status, body: await health.json() } : null;
+out.ready = await fetch(url + '/ready').then((r) => r.status, () => null);
+out.api = await fetch(url + '/trpc/health').then((r) => r.status, () => null);
+child.kill('SIGTERM');
+out.exitCode = await exited;
+process.stdout.write(JSON.stringify(out) + '\\n');
+`;
+
 let work: string;
 let artifact: string;
+let driver: string;
 
 beforeAll(async () => {
   if (!existsSync(join(serverDir, 'dist/index.js'))) throw new Error('apps/server/dist/index.js is missing: run pnpm build first');
@@ -28,6 +63,8 @@ beforeAll(async () => {
   // Copied alone into an empty folder: no workspace, no node_modules above it.
   artifact = join(work, 'empty');
   cpSync(written, artifact, { recursive: true });
+  driver = join(work, 'driver.mjs');
+  writeFileSync(driver, DRIVER);
 }, 120_000);
 
 afterAll(() => {
@@ -35,6 +72,12 @@ afterAll(() => {
 });
 
 describe('the production artifact', () => {
+  it('is run here with no network: its namespace has loopback and nothing else', async () => {
+    const links = await runProcess(...offline('ip', ['-o', 'link', 'show']), { cwd: artifact, env: { PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` } });
+    expect(links.code, links.stderr).toBe(0);
+    expect(links.stdout.trim().split('\n').map((line) => line.split(':')[1]?.trim())).toEqual(['lo']);
+  });
+
   it('holds the bundle, its package.json and PGlite, and nothing else', async () => {
     expect(readdirSync(artifact).sort()).toEqual(['index.js', 'node_modules', 'package.json']);
     expect(readdirSync(join(artifact, 'node_modules'))).toEqual(['@electric-sql']);
@@ -54,30 +97,30 @@ describe('the production artifact', () => {
   describe.each(runtimes)('on $name', ({ name, command }) => {
     it('migrates from the artifact alone, then a second run has nothing to do', async () => {
       const env = { DATA_DIR: join(work, `data-${name}`) };
-      const first = await runProcess(command, ['index.js', 'migrate'], { cwd: artifact, env, timeoutMs: 150_000 });
+      const first = await runProcess(...offline(command, ['index.js', 'migrate']), { cwd: artifact, env, timeoutMs: 150_000 });
       expect(first.code, first.stderr).toBe(0);
       expect(first.stdout).toMatch(/^applied: 0001_billing_core, /);
-      const second = await runProcess(command, ['index.js', 'migrate'], { cwd: artifact, env, timeoutMs: 150_000 });
+      const second = await runProcess(...offline(command, ['index.js', 'migrate']), { cwd: artifact, env, timeoutMs: 150_000 });
       expect(second.code, second.stderr).toBe(0);
       expect(second.stdout).toMatch(/^nothing to do \(\d+ already applied\)/);
     }, 320_000);
 
-    it('serves /health, /ready and the API', async () => {
-      const server = await startServerProcess({ command, args: ['index.js'], cwd: artifact, env: { DATA_DIR: join(work, `data-${name}`) }, timeoutMs: 150_000 });
-      try {
-        const health = await fetch(`${server.url}/health`);
-        expect(health.status).toBe(200);
-        expect(await health.json()).toMatchObject({ status: 'ok', role: 'all' });
-        expect((await fetch(`${server.url}/ready`)).status).toBe(200);
-        expect((await fetch(`${server.url}/trpc/health`)).status).toBe(200);
-      } finally {
-        await server.stop();
-      }
-      expect(server.child.exitCode, server.output()).toBe(0);
+    it('serves /health, /ready and the API, and stops cleanly on SIGTERM', async () => {
+      const run = await runProcess(...offline(process.execPath, [driver, command, artifact]), {
+        cwd: artifact,
+        env: { DATA_DIR: join(work, `data-${name}`), LOG_LEVEL: 'warn' },
+        timeoutMs: 170_000,
+      });
+      expect(run.code, run.stderr).toBe(0);
+      const seen = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, any>;
+      expect(seen.health, run.stderr).toMatchObject({ status: 200, body: { status: 'ok', role: 'all' } });
+      expect(seen.ready).toBe(200);
+      expect(seen.api).toBe(200);
+      expect(seen.exitCode).toBe(0);
     }, 180_000);
 
     it('refuses to start in production without the keys, naming each', async () => {
-      const result = await runProcess(command, ['index.js'], { cwd: artifact, env: { NODE_ENV: 'production' }, timeoutMs: 60_000 });
+      const result = await runProcess(...offline(command, ['index.js']), { cwd: artifact, env: { NODE_ENV: 'production' }, timeoutMs: 60_000 });
       expect(result.code).toBe(1);
       for (const variable of ['DATABASE_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'CLERK_PUBLISHABLE_KEY', 'SIGHTENGINE_API_USER']) {
         expect(result.stderr).toContain(`${variable}`);
