@@ -150,7 +150,7 @@ function SubscriptionCard({ waitForActive }: { waitForActive: boolean }) {
           <p className="muted">
             Features: {status.data.features.join(', ') || 'none'}
             {status.data.currentPeriodEnd &&
-              ` · ${status.data.cancelAtPeriodEnd ? 'ends' : 'renews'} ${new Date(status.data.currentPeriodEnd).toLocaleDateString()}`}
+              ` · ${periodWord(status.data)} ${new Date(status.data.currentPeriodEnd).toLocaleDateString()}`}
           </p>
           {status.data.provider && (
             <button onClick={() => portal.mutate({ returnUrl: here('/') })} disabled={portal.isPending}>
@@ -313,6 +313,11 @@ function ErrorLine({ error }: { error: unknown }) {
       {requestId && <span className="muted"> (request {requestId})</span>}
     </p>
   );
+}
+
+function periodWord(status: Status): string {
+  if (!isEntitled(status)) return 'paid until';
+  return status.cancelAtPeriodEnd ? 'ends' : 'renews';
 }
 
 function formatMoney(amount: number, currency: string): string {

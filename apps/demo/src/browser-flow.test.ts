@@ -46,7 +46,7 @@ async function freePort(): Promise<number> {
 }
 
 async function waitForHealth(url: string, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + 150_000;
+  const deadline = Date.now() + 240_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output()}`);
     try {
@@ -56,7 +56,7 @@ async function waitForHealth(url: string, child: ChildProcess, output: () => str
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`server did not answer /health within 150 s:\n${output()}`);
+  throw new Error(`server did not answer /health within 240 s:\n${output()}`);
 }
 
 let server: ChildProcess | undefined;
@@ -126,7 +126,7 @@ beforeAll(async () => {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   rmSync(outputDir, { recursive: true, force: true });
-}, 240_000);
+}, 360_000);
 
 afterAll(async () => {
   await browser?.close();

@@ -32,6 +32,7 @@ export function startBanner(config: Config, port: number, envFiles: readonly str
         : 'webhooks: no STRIPE_WEBHOOK_SECRET, so POST /webhook answers 503',
   );
   if (config.aiDetect.fetchAllowLoopback) modes.push('image URLs: AI_DETECT_FETCH_ALLOW_LOOPBACK=true lets them reach 127.0.0.1 (testing only)');
+  if (config.role !== 'all') modes.push(`role: ${config.role} (ROLE; all does everything in one process)`);
   modes.push(config.databaseUrl ? 'store: PostgreSQL (DATABASE_URL)' : `store: embedded PGlite in ${config.dataDir} (one process at a time)`);
   if (envFiles.length) modes.push(`env files read: ${envFiles.join(', ')} (the real environment wins)`);
 

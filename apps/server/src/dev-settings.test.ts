@@ -37,7 +37,7 @@ function startUntil(command: string, args: string[], options: { cwd: string; env
   onTestFinished(() => stop(child));
   let output = '';
   return new Promise<string>((resolveOutput, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${ready} within 150 s:\n${output}`)), 150_000);
+    const timer = setTimeout(() => reject(new Error(`no ${ready} within 240 s:\n${output}`)), 240_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       if (ready.test(output)) {
@@ -127,7 +127,7 @@ describe.concurrent('dev settings take effect', () => {
     // LOG_LEVEL=debug from the root file lost to the real environment's info: no debug lines.
     expect(output).not.toMatch(/DEBUG/);
     expect((await fetch(`http://127.0.0.1:${packagePort}/health`)).status).toBe(200);
-  }, 180_000);
+  }, 300_000);
 
   test('`AI_DETECT_FETCH_ALLOW_LOOPBACK=true pnpm dev` reaches the server through turbo, and its logs are pretty although turbo pipes them', async () => {
     const port = await freePort();
@@ -149,5 +149,5 @@ describe.concurrent('dev settings take effect', () => {
     // Pretty: a local clock time and a level word, not JSON with epoch milliseconds.
     expect(output.replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/\[\d{2}:\d{2}:\d{2}\.\d{3}\] INFO: verifieddit server ready/);
     expect(output).not.toMatch(/"level":\d+/);
-  }, 180_000);
+  }, 300_000);
 });
