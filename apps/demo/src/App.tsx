@@ -3,6 +3,7 @@ import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { getErrorCode, getRequestId, type AppRouter } from '@verifieddit/client';
 import { useVerifieddit } from '@verifieddit/client/react';
 import { useState, type FormEvent, type ReactNode } from 'react';
+import { useLiveStatus } from './live.js';
 import { USER_ID, currentUser, signIn, signOut } from './session.js';
 
 type Outputs = inferRouterOutputs<AppRouter>;
@@ -45,7 +46,7 @@ export function App() {
     >
       {path === '/billing/success' && <ReturnNotice kind="success" />}
       {path === '/billing/cancel' && <ReturnNotice kind="cancel" />}
-      <SubscriptionCard waitForActive={path === '/billing/success'} />
+      <SubscriptionCard userId={user} waitForActive={path === '/billing/success'} />
       <PlansCard />
       <DetectCard />
     </Shell>
@@ -125,18 +126,24 @@ function ReturnNotice({ kind }: { kind: 'success' | 'cancel' }) {
   );
 }
 
-function SubscriptionCard({ waitForActive }: { waitForActive: boolean }) {
+function SubscriptionCard({ userId, waitForActive }: { userId: string; waitForActive: boolean }) {
   const api = useVerifieddit();
+  const live = useLiveStatus(userId);
   const status = useQuery({
     ...api.billing.subscriptionStatus.queryOptions(),
     // With Stripe the webhook can land a moment after the redirect: poll briefly on the success page.
-    refetchInterval: (query) => (waitForActive && !isEntitled(query.state.data) ? 1_000 : false),
+    refetchInterval: (query) => (waitForActive && live !== 'live' && !isEntitled(query.state.data) ? 1_000 : false),
   });
   const portal = useMutation(api.billing.createPortalSession.mutationOptions({ onSuccess: ({ url }) => window.location.assign(url) }));
 
   return (
     <section className="card" aria-labelledby="subscription-title">
-      <h2 id="subscription-title">Subscription</h2>
+      <h2 id="subscription-title">
+        Subscription{' '}
+        <span className={`live ${live}`} data-testid="live-state" title="billing.onStatusChange">
+          {live === 'live' ? '● live' : live === 'connecting' ? '○ connecting…' : '○ refreshes on focus'}
+        </span>
+      </h2>
       {status.isPending && <p className="muted">Loading…</p>}
       {status.isError && <ErrorLine error={status.error} />}
       {status.data && (

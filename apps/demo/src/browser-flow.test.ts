@@ -45,18 +45,18 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitForHealth(url: string, child: ChildProcess, output: () => string): Promise<void> {
+async function waitForReady(url: string, child: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + 240_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output()}`);
     try {
-      if ((await fetch(`${url}/health`)).ok) return;
+      if ((await fetch(`${url}/ready`)).ok) return;
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`server did not answer /health within 240 s:\n${output()}`);
+  throw new Error(`server was not ready within 240 s:\n${output()}`);
 }
 
 let server: ChildProcess | undefined;
@@ -75,7 +75,7 @@ beforeAll(async () => {
   demoOrigin = `http://127.0.0.1:${demoPort}`;
 
   // The server as `pnpm dev` runs it, from source. Empty values win over any developer's .env file.
-  server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  server = spawn(process.execPath, ['--import', 'tsx', '--conditions=@verifieddit/source', 'src/main.ts'], {
     cwd: serverDir,
     env: {
       PATH: process.env.PATH ?? '',
@@ -118,7 +118,7 @@ beforeAll(async () => {
   for (const { name } of VIEWPORTS) writeFileSync(join(outDir, `sample-${name}.png`), pngWithComment(readFileSync(sampleImage), name));
   demo = await preview({ root: demoDir, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1' } });
 
-  await waitForHealth(`http://127.0.0.1:${apiPort}`, server, () => serverOutput);
+  await waitForReady(`http://127.0.0.1:${apiPort}`, server, () => serverOutput);
   browser = await chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
@@ -197,7 +197,14 @@ describe.each(VIEWPORTS)('the demo in Chromium at $name width', ({ name, viewpor
       await expectText(page, '2 of 1000 detections used');
       await shot('verdict-url-cached');
 
+      // A second tab stays on the demo: the status stream (billing.onStatusChange) updates it live.
+      const watcher = await context.newPage();
+      await watcher.goto(demoOrigin);
+      await expect.poll(() => watcher.getByTestId('live-state').textContent(), { timeout: 10_000 }).toBe('● live');
+      await expectStatus(() => watcher.getByTestId('subscription-status'), 'active');
+
       // The Portal: cancel now, then return to the demo, which shows the ended subscription.
+      await page.bringToFront();
       await page.getByRole('button', { name: 'Manage billing' }).click();
       await page.waitForURL(/\/local-billing\/portal\//);
       await expectText(page, 'Status: active');
@@ -205,6 +212,9 @@ describe.each(VIEWPORTS)('the demo in Chromium at $name width', ({ name, viewpor
       await page.getByRole('button', { name: 'Cancel now' }).click();
       await expectText(page, 'Status: canceled');
       await shot('portal-canceled');
+      await expectStatus(() => watcher.getByTestId('subscription-status'), 'canceled');
+      await expect.poll(() => watcher.getByTestId('usage').textContent(), { timeout: 10_000 }).toContain('of 10 detections used');
+      await watcher.screenshot({ path: join(outputDir, name, `${String(++step).padStart(2, '0')}-other-tab-live-canceled.png`), fullPage: true });
       await page.getByRole('link', { name: 'Return to verifieddit' }).click();
       await page.waitForURL(`${demoOrigin}/`);
       await expectStatus(status, 'canceled');

@@ -116,7 +116,7 @@ describe.concurrent('dev settings take effect', () => {
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
     const output = await startUntil(
       process.execPath,
-      ['--import', tsx, join(serverDir, 'src/main.ts')],
+      ['--import', tsx, '--conditions=@verifieddit/source', join(serverDir, 'src/main.ts')],
       { cwd: packageDir, env: cleanEnv({ NODE_ENV: 'development', LOG_LEVEL: 'info' }) },
       /verifieddit server ready[\s\S]*env files read/,
     );
