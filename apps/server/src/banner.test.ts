@@ -11,7 +11,7 @@ describe('the start banner', () => {
       localCheckout: 'http://localhost:41234/local-billing/checkout/<token>',
     });
     expect(banner.text).toContain('Demo:           http://localhost:5173');
-    for (const mode of ['billing: local provider', 'sign-in: development identities', 'AI detection: local detector', 'POST /webhook answers 503', 'store: embedded PGlite in .data', 'env files read: .env'])
+    for (const mode of ['billing: local provider', 'sign-in: development identities', 'AI detection: local detector', 'POST /webhook verifies with a local secret', 'store: embedded PGlite in .data', 'env files read: .env'])
       expect(banner.text).toContain(mode);
     expect(banner.text).not.toContain('image URLs');
   });
