@@ -136,6 +136,8 @@ export async function fixtures(): Promise<Fixtures> {
     scratch,
     serverEnv: {
       NODE_ENV: 'development',
+      // Development logs are pretty (and written synchronously) by default; production writes JSON.
+      LOG_FORMAT: 'json',
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
       APP_ORIGINS: AUTHORIZED_PARTY,
       CLERK_JWT_KEY: issuer.publicKeyPem,
