@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
@@ -65,6 +66,28 @@ function openPostgres(url: string, max: number, onClose?: () => void): Store {
   };
 }
 
+/** The initialised, migrated folder the build ships beside the bundle (absent when running from src). */
+const PGLITE_TEMPLATE = fileURLToPath(new URL('./pglite-template/pglite', import.meta.url));
+
+/**
+ * A first start on an empty data folder copies the shipped template instead of running initdb
+ * (seconds of WebAssembly). Copied to a temporary sibling and renamed, so a crash mid-copy never
+ * leaves a half folder; migrations still run after opening, so an older template is brought up to date.
+ */
+export function seedFromTemplate(target: string, template = PGLITE_TEMPLATE): boolean {
+  if (existsSync(target) || !existsSync(template)) return false;
+  const partial = `${target}.seeding-${process.pid}`;
+  rmSync(partial, { recursive: true, force: true });
+  cpSync(template, partial, { recursive: true });
+  try {
+    renameSync(partial, target);
+  } catch (error) {
+    rmSync(partial, { recursive: true, force: true });
+    if (!existsSync(target)) throw error;
+  }
+  return true;
+}
+
 async function openPglite(dataDir: string, options: { share?: boolean; join?: boolean }): Promise<Store> {
   const { PGlite } = await import('@electric-sql/pglite');
   const inMemory = dataDir.startsWith('memory://');
@@ -79,6 +102,8 @@ async function openPglite(dataDir: string, options: { share?: boolean; join?: bo
   let client: InstanceType<typeof PGlite>;
   let shared: { stop(): Promise<void> } | undefined;
   try {
+    // Only the lock holder seeds: a first start copies the shipped template instead of initdb.
+    if (lock) seedFromTemplate(resolve(dir, 'pglite'));
     client = new PGlite(inMemory ? dataDir : resolve(dir, 'pglite'));
     await client.waitReady;
     if (lock && options.share) {
