@@ -29,7 +29,9 @@ const bearer = [{ bearerAuth: [] }];
 const commonErrors = {
   '400': error('The body failed validation (`VALIDATION_FAILED`); `error.message` names every bad field'),
   '401': error('No valid session token (`UNAUTHENTICATED`)'),
-  '429': error('Too many requests (`RATE_LIMITED`)'),
+  '413': error('Body over 1 MB, or 14 MB on `/ai-detect`, counted after decompression (`PAYLOAD_TOO_LARGE`)'),
+  '415': error('Body not `application/json` (UTF-8), or an unsupported `Content-Encoding` (`UNSUPPORTED_CONTENT_TYPE`)'),
+  '429': error('Too many requests (`RATE_LIMITED`); wait `Retry-After` seconds'),
   '500': error('Unexpected failure (`INTERNAL`); quote `error.requestId`'),
 };
 
@@ -40,7 +42,7 @@ export function buildOpenApiDocument(options: { version: string; serverUrl?: str
       title: 'verifieddit billing and AI detection (REST aliases)',
       version: options.version,
       description:
-        'Plain-HTTP aliases of the typed tRPC API (`/trpc/*`, used through `@verifieddit/client`) and the Stripe webhook. Every error has the body `{ "error": { "code", "message", "requestId" } }` and every response carries `x-request-id`.',
+        'Plain-HTTP aliases of the typed tRPC API (`/trpc/*`, used through `@verifieddit/client`) and the Stripe webhook. Every error has the body `{ "error": { "code", "message", "requestId" } }` and every response carries `x-request-id`. Every code is listed in docs/errors.md.',
     },
     ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
     paths: {
@@ -83,7 +85,6 @@ export function buildOpenApiDocument(options: { version: string; serverUrl?: str
           responses: {
             '200': { description: 'The verdict', ...json('AiDetectCheckOutput') },
             '402': error('No plan with the `ai-detect` feature, or the monthly quota is used up'),
-            '413': error('Body too large (`PAYLOAD_TOO_LARGE`)'),
             ...commonErrors,
           },
         },
