@@ -22,7 +22,8 @@ const file = (name: string, content: unknown) => {
   return path;
 };
 
-describe('catalog commands', () => {
+// put and get open the PGlite folder (seconds on a busy machine): a generous timeout.
+describe('catalog commands', { timeout: 120_000 }, () => {
   it('prints a template that validates', async () => {
     const template = await run('catalog', 'template');
     expect(template.code).toBe(0);

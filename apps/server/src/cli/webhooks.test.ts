@@ -12,7 +12,8 @@ import { runCli } from './index.js';
 
 const SECRET = 'whsec_cliTestSecret';
 
-describe('pnpm billing webhooks list / replay', () => {
+// Each CLI run opens the PGlite folder (seconds on a busy machine): a generous timeout.
+describe('pnpm billing webhooks list / replay', { timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'vd-cli-wh-'));
   const env = () => ({ NODE_ENV: 'test', DATA_DIR: join(dir, 'data'), STRIPE_SECRET_KEY: 'sk_test_51Cli', STRIPE_API_BASE_URL: stripe.url, STRIPE_WEBHOOK_SECRET: SECRET });
   let stripe: StripeDouble;
