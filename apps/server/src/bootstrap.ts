@@ -70,15 +70,7 @@ export function wire(config: Config, store: Store, logger: Logger, overrides: Wi
     readiness: { ping: () => store.ping() },
     auth: overrides.authenticator ?? authenticatorFor(config),
     billing: billing.service,
-    aiDetect: {
-      // Counted here, where every answered detection passes, for the cache hit ratio on /metrics.
-      check: async (...args) => {
-        const result = await aiDetect.check(...args);
-        metrics.observeDetection(result.cached);
-        return result;
-      },
-      usage: (...args) => aiDetect.usage(...args),
-    },
+    aiDetect,
   };
   // The webhook route reads raw bytes, so it is mounted before the JSON parsers.
   return { services, billing, aiDetect, webhooks, metrics, mounts: [{ path: '/', handler: webhooks.router }, ...billing.mounts] };

@@ -134,15 +134,21 @@ describe('GET /metrics with METRICS_TOKEN', () => {
     const delivery = await fetch(`${app.url}/webhook`, { method: 'POST', ...signedDelivery(stripe, JSON.stringify(s.event('customer.subscription.created')), WEBHOOK_SECRET) });
     expect(delivery.status).toBe(200);
 
+    // One image, checked twice by one account and once by another: one upstream call, two cache hits
+    // (the second account's answer says `cached: false`, as it never saw that verdict, but cost nothing).
     const image = pngVariant('metrics-cat').toString('base64');
-    for (let i = 0; i < 2; i++) {
+    const answers: boolean[] = [];
+    for (const user of ['metrics_a', 'metrics_a', 'metrics_b']) {
       const res = await fetch(`${app.url}/ai-detect`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: 'Bearer dev_metrics' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer dev_${user}` },
         body: JSON.stringify({ image, mimeType: 'image/png' }),
       });
       expect(res.status).toBe(200);
+      answers.push(((await res.json()) as { cached: boolean }).cached);
     }
+    expect(answers).toEqual([false, true, false]);
+    expect(sightengine.operations()).toBe(1);
 
     const after = await scrape();
     const delta = (name: string, labels: Record<string, string> = {}) => (value(after, name, labels) ?? 0) - (value(before, name, labels) ?? 0);
@@ -153,13 +159,13 @@ describe('GET /metrics with METRICS_TOKEN', () => {
     expect(after.filter((x) => x.name === 'http_request_duration_seconds_count' && x.labels.route?.includes('/no/such'))).toEqual([]);
     expect(delta('http_request_duration_seconds_count', { route: '/webhook', status: '200', method: 'POST' })).toBe(1);
     expect(delta('verifieddit_webhook_events', { state: 'processed' })).toBe(1);
-    expect(delta('verifieddit_ai_detections_total', { cache: 'miss' })).toBe(1);
-    expect(delta('verifieddit_ai_detections_total', { cache: 'hit' })).toBe(1);
-    expect(value(after, 'verifieddit_ai_detection_cache_hit_ratio')).toBe(0.5);
+    expect(delta('verifieddit_ai_detections_month', { cache: 'miss' })).toBe(1);
+    expect(delta('verifieddit_ai_detections_month', { cache: 'hit' })).toBe(2);
+    expect(value(after, 'verifieddit_ai_detection_cache_hit_ratio')).toBeCloseTo(2 / 3, 6);
     expect(delta('verifieddit_sightengine_budget_used')).toBe(1);
     expect(delta('verifieddit_sightengine_budget_remaining')).toBe(-1);
-    // The wired test app runs no outbox worker: both detections wait in the meter outbox.
-    expect(delta('verifieddit_meter_outbox_backlog')).toBe(2);
+    // The wired test app runs no outbox worker: every counted detection waits in the meter outbox.
+    expect(delta('verifieddit_meter_outbox_backlog')).toBe(3);
     expect(value(after, 'verifieddit_meter_outbox_oldest_pending_age_seconds')).toBeGreaterThanOrEqual(0);
   });
 

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { AppError } from '../errors.js';
 import { sendError } from '../http/errors.js';
 import type { LogPort } from '../logger.js';
@@ -9,8 +9,8 @@ import type { Store } from '../store/ports.js';
 /** What a scrape reads besides in-process counters; each is read once per scrape. */
 export interface MetricSources {
   store: Pick<Store, 'query' | 'poolStats'>;
-  /** The Sightengine operations used this month and the monthly budget (all replicas together). */
-  budget(): Promise<{ used: number; budget: number }>;
+  /** This month (its ledger period), the Sightengine operations used in it and the budget (all replicas together). */
+  budget(): Promise<{ period: string; used: number; budget: number }>;
   log: LogPort;
 }
 
@@ -18,8 +18,6 @@ export interface Metrics {
   readonly registry: Registry;
   /** Times every request by method, route template and status. Mount before the routes. */
   requestTimer(procedures: Iterable<string>): RequestHandler;
-  /** Counts one answered detection: a cache hit (stored verdict or a joined flight) or an upstream call. */
-  observeDetection(cached: boolean): void;
   /** The Prometheus text exposition, with the store-backed gauges read now. */
   scrape(): Promise<string>;
 }
@@ -66,21 +64,18 @@ export function createMetrics(sources: MetricSources): Metrics {
     registers,
   });
 
-  const detections = new Counter({
-    name: 'verifieddit_ai_detections_total',
-    help: 'Answered AI detections in this process, by whether the verdict came from the cache (hit) or upstream (miss)',
+  // From the usage ledger, whose `cached` says whether a check cost an upstream call (the answer's own
+  // `cached` is per account and says less): the whole deployment's month, whichever replica answered.
+  const detections = new Gauge({
+    name: 'verifieddit_ai_detections_month',
+    help: 'Counted AI detections this calendar month (UTC), all replicas, by whether the verdict came from the cache (hit) or cost an upstream call (miss)',
     labelNames: ['cache'] as const,
     registers,
   });
-  let hits = 0;
-  let misses = 0;
-  new Gauge({
+  const hitRatio = new Gauge({
     name: 'verifieddit_ai_detection_cache_hit_ratio',
-    help: 'Share of answered AI detections served from the cache since this process started (0 before any)',
+    help: 'Share of this month\'s counted AI detections served from the verdict cache, all replicas (0 before any)',
     registers,
-    collect() {
-      this.set(hits + misses === 0 ? 0 : hits / (hits + misses));
-    },
   });
 
   const inbox = new Gauge({ name: 'verifieddit_webhook_events', help: 'Webhook inbox events by state', labelNames: ['state'] as const, registers });
@@ -129,7 +124,13 @@ export function createMetrics(sources: MetricSources): Metrics {
                 extract(epoch FROM now() - min(occurred_at) FILTER (WHERE status = 'pending')) AS age
            FROM usage_ledger WHERE status IN ('pending', 'failed')`,
       ),
-      sources.budget(),
+      sources.budget().then(async (budget) => {
+        const [month] = await store.query<{ hits: string | number; total: string | number }>(
+          'SELECT count(*) FILTER (WHERE cached) AS hits, count(*) AS total FROM usage_ledger WHERE period = $1',
+          [budget.period],
+        );
+        return { ...budget, hits: Number(month?.hits ?? 0), total: Number(month?.total ?? 0) };
+      }),
     ]);
     inbox.reset();
     for (const state of INBOX_STATES) inbox.set({ state }, 0);
@@ -141,6 +142,9 @@ export function createMetrics(sources: MetricSources): Metrics {
     outboxFailed.set(Number(ledger[0]?.failed ?? 0));
     outboxOldest.set(Math.max(0, Number(ledger[0]?.age ?? 0)));
     budgetUsed.set(budget.used);
+    detections.set({ cache: 'hit' }, budget.hits);
+    detections.set({ cache: 'miss' }, budget.total - budget.hits);
+    hitRatio.set(budget.total === 0 ? 0 : budget.hits / budget.total);
     budgetLeft.set(Math.max(0, budget.budget - budget.used));
   }
 
@@ -155,11 +159,6 @@ export function createMetrics(sources: MetricSources): Metrics {
         });
         next();
       };
-    },
-    observeDetection(cached) {
-      if (cached) hits++;
-      else misses++;
-      detections.inc({ cache: cached ? 'hit' : 'miss' });
     },
     async scrape() {
       try {
