@@ -23,10 +23,12 @@ export interface OpenStoreOptions {
    * server stops with a message instead of quietly running on the first one's database.
    */
   embedded?: { share?: boolean; join?: boolean };
+  /** In-memory PGlite only: start from this dump instead of an empty database (tests clone a migrated template). */
+  loadDataDir?: Blob;
 }
 
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openPglite(options.dataDir ?? '.data', options.embedded ?? {});
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openPglite(options.dataDir ?? '.data', { ...options.embedded, loadDataDir: options.loadDataDir });
 }
 
 function openPostgres(url: string, max: number, onClose?: () => void): Store {
@@ -88,7 +90,7 @@ export function seedFromTemplate(target: string, template = PGLITE_TEMPLATE): bo
   return true;
 }
 
-async function openPglite(dataDir: string, options: { share?: boolean; join?: boolean }): Promise<Store> {
+async function openPglite(dataDir: string, options: { share?: boolean; join?: boolean; loadDataDir?: Blob | undefined }): Promise<Store> {
   const { PGlite } = await import('@electric-sql/pglite');
   const inMemory = dataDir.startsWith('memory://');
   const dir = resolve(dataDir);
@@ -104,7 +106,7 @@ async function openPglite(dataDir: string, options: { share?: boolean; join?: bo
   try {
     // Only the lock holder seeds: a first start copies the shipped template instead of initdb.
     if (lock) seedFromTemplate(resolve(dir, 'pglite'));
-    client = new PGlite(inMemory ? dataDir : resolve(dir, 'pglite'));
+    client = inMemory ? new PGlite(dataDir, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}) : new PGlite(resolve(dir, 'pglite'));
     await client.waitReady;
     if (lock && options.share) {
       const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
@@ -132,7 +134,7 @@ async function openPglite(dataDir: string, options: { share?: boolean; join?: bo
       await client.exec(text);
     },
   };
-  return {
+  const store: Store & { dumpDataDir?(): Promise<Blob> } = {
     kind: 'pglite',
     db,
     query: session.query,
@@ -153,6 +155,15 @@ async function openPglite(dataDir: string, options: { share?: boolean; join?: bo
       }
     },
   };
+  if (inMemory) store.dumpDataDir = () => client.dumpDataDir('none');
+  return store;
+}
+
+/** An in-memory PGlite store's database as a tarball (tests migrate one once and clone the rest from it). */
+export function dumpDataDir(store: Store): Promise<Blob> {
+  const dump = (store as Store & { dumpDataDir?(): Promise<Blob> }).dumpDataDir;
+  if (!dump) throw new Error('only an in-memory PGlite store can be dumped');
+  return dump();
 }
 
 /** Arbitrary but fixed: every replica must use the same key so only one migrates at a time. */

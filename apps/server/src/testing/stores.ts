@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import type { Store } from '../store/ports.js';
 import { migrate, openStore } from '../store/store.js';
@@ -22,10 +23,34 @@ export interface TestStore {
 
 export const testDatabaseUrl = process.env.TEST_DATABASE_URL || undefined;
 
+/** Migrated templates made once per run by global-setup.ts; absent when a file runs outside vitest's setup. */
+const pgliteTemplateFile = process.env.VD_TEST_PGLITE_TEMPLATE;
+const postgresTemplate = process.env.VD_TEST_POSTGRES_TEMPLATE;
+
+/** Runs one statement on the server of `adminUrl` (CREATE/DROP DATABASE cannot run in a pool's transaction). */
+export async function adminQuery(adminUrl: string, sql: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** The same server URL, naming another database. */
+export function withDatabase(adminUrl: string, name: string): string {
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 const pgliteTarget: StoreTarget = {
   name: 'pglite',
   async open({ migrated = true } = {}) {
-    const store = await openStore({ dataDir: 'memory://' });
+    const template = migrated && pgliteTemplateFile ? new Blob([await readFile(pgliteTemplateFile)]) : undefined;
+    const store = await openStore({ dataDir: 'memory://', ...(template ? { loadDataDir: template } : {}) });
+    // On a clone of the template this finds every migration applied and changes nothing.
     if (migrated) await migrate(store);
     return { store, databaseUrl: undefined, dispose: () => store.close() };
   },
@@ -35,13 +60,9 @@ const postgresTarget = (adminUrl: string): StoreTarget => ({
   name: 'postgres',
   async open({ migrated = true } = {}) {
     const name = `vd_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    const databaseUrl = url.toString();
+    const cloned = migrated && postgresTemplate;
+    await adminQuery(adminUrl, cloned ? `CREATE DATABASE ${name} TEMPLATE ${postgresTemplate}` : `CREATE DATABASE ${name}`);
+    const databaseUrl = withDatabase(adminUrl, name);
     const store = await openStore({ databaseUrl, poolSize: 20 });
     if (migrated) await migrate(store);
     return {
@@ -49,10 +70,7 @@ const postgresTarget = (adminUrl: string): StoreTarget => ({
       databaseUrl,
       async dispose() {
         await store.close();
-        const cleanup = new pg.Client({ connectionString: adminUrl });
-        await cleanup.connect();
-        await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await cleanup.end();
+        await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       },
     };
   },
