@@ -63,7 +63,7 @@ describe.runIf(postgresTargetOrUndefined)('ROLE=api and ROLE=webhooks processes 
       `INSERT INTO usage_ledger (key, account_id, period, event_name, quantity) VALUES ($1, 'user_roles_free', '2026-12', 'ai_detection', 1)`,
       [backlogLedgerKey],
     );
-  }, 60_000);
+  }, 150_000);
 
   afterAll(async () => {
     await Promise.all(started.map((p) => p.stop()));
@@ -87,7 +87,7 @@ describe.runIf(postgresTargetOrUndefined)('ROLE=api and ROLE=webhooks processes 
     // Fifteen worker intervals later the backlog is untouched: nothing in this process polls.
     await new Promise((r) => setTimeout(r, 15 * Number(WORKER_INTERVAL_MS)));
     expect(await backlog()).toEqual({ event: 'retrying', usage: 'pending' });
-  }, 60_000);
+  }, 150_000);
 
   it('ROLE=webhooks takes deliveries, processes them, runs the workers over the backlog, and serves no API', async () => {
     const hooks = await startServerProcess({ env: { ...env, ROLE: 'webhooks' } });
@@ -121,5 +121,5 @@ describe.runIf(postgresTargetOrUndefined)('ROLE=api and ROLE=webhooks processes 
     expect((await repo.statusOf(s.account)).status).toBe('active');
     const rows = await t.store.query<{ status: string }>(`SELECT status FROM webhook_events WHERE id LIKE '%\\_roles'`);
     expect(rows.map((r) => r.status)).toEqual(['processed', 'processed', 'processed']);
-  }, 60_000);
+  }, 150_000);
 });

@@ -52,7 +52,7 @@ export async function startServerProcess(options: {
     await exited;
   };
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const deadline = Date.now() + (options.timeoutMs ?? 90_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server process exited (${child.exitCode}): ${output}`);
     const ready = await fetch(`${url}${options.readyPath ?? '/ready'}`).then((r) => r.status === 200, () => false);
