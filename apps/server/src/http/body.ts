@@ -161,7 +161,12 @@ export function jsonBody(options: { defaultLimit?: number } = {}): RequestHandle
     } catch (error) {
       return next(error);
     }
-    if (raw.length === 0) return next();
+    // An empty body (chunked, or compressed nothing) is no input; `req.body` must still be set, or tRPC
+    // finds the stream consumed and fails with a 500 instead of validating the missing input.
+    if (raw.length === 0) {
+      req.body = undefined;
+      return next();
+    }
     if (jsonDepthExceeds(raw, MAX_JSON_DEPTH)) return next(new AppError('BAD_REQUEST', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`));
     try {
       req.body = JSON.parse(raw.toString('utf8'));

@@ -400,15 +400,18 @@ describe('fuzzing every route with generated requests', () => {
     const base = new URL(fixture.app.url);
     const started = Date.now();
     const cpu = process.cpuUsage();
-    await fc.assert(
-      fc.asyncProperty(fc.array(requestArb, { minLength: PER_RUN, maxLength: PER_RUN }), async (batch) => {
-        const answers = await Promise.all(batch.map((r) => send(base, r)));
-        batch.forEach((r, i) => judge(r, answers[i]!));
-      }),
-      { numRuns: RUNS, endOnFailure: true, ...(process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED) } : {}) },
-    );
-    counts.seconds = (Date.now() - started) / 1000;
-    counts.cpuSeconds = (process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) / 1e6;
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(requestArb, { minLength: PER_RUN, maxLength: PER_RUN }), async (batch) => {
+          const answers = await Promise.all(batch.map((r) => send(base, r)));
+          batch.forEach((r, i) => judge(r, answers[i]!));
+        }),
+        { numRuns: RUNS, endOnFailure: true, ...(process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED) } : {}) },
+      );
+    } finally {
+      counts.seconds = (Date.now() - started) / 1000;
+      counts.cpuSeconds = (process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) / 1e6;
+    }
     expect(counts.requests).toBeGreaterThanOrEqual(10_000);
   }, 600_000);
 

@@ -170,6 +170,18 @@ describe('tRPC errors raised before the context exists', () => {
     for (const item of res.json as unknown[]) expect(trpcErrorEnvelopeSchema.parse(item).error.data).toMatchObject({ code: 'BAD_REQUEST', requestId: 'batch-2' });
   });
 
+  it('an empty chunked or compressed body is a 400, not a 500', async () => {
+    // tRPC reads an empty JSON body as no input or as invalid JSON, depending on its version: both are 400s.
+    const emptyIsRefused = (res: RawResponse) => {
+      expect(res.status, res.text).toBe(400);
+      expect(['BAD_REQUEST', 'VALIDATION_FAILED']).toContain(trpcErrorEnvelopeSchema.parse(res.json).error.data.code);
+    };
+    emptyIsRefused(await rawRequest(url(), { method: 'POST', path: '/trpc/billing.createPortalSession', headers: { ...json, ...alice, 'transfer-encoding': 'chunked' }, body: '' }));
+    emptyIsRefused(await rawRequest(url(), { method: 'POST', path: '/trpc/billing.createPortalSession', headers: { ...json, ...alice, 'content-encoding': 'gzip' }, body: gzipSync('') }));
+    const rest = await rawRequest(url(), { method: 'POST', path: '/create-portal-session', headers: { ...json, ...alice, 'transfer-encoding': 'chunked' }, body: '' });
+    expectRest(rest, 400, 'VALIDATION_FAILED');
+  });
+
   it('a body that is not JSON is a 400 BAD_REQUEST with a plain message', async () => {
     const res = await rawRequest(url(), { method: 'POST', path: '/trpc/billing.createPortalSession', headers: { ...json, ...alice, 'x-request-id': 'badjson-1' }, body: '{nope' });
     expect(expectTrpc(res, 400, 'BAD_REQUEST', 'badjson-1').message).toBe('Request body is not valid JSON');
