@@ -18,6 +18,8 @@ import { migrate, openStore } from './store/store.js';
 import type { InboxOptions } from './webhooks/inbox.js';
 import { localWebhookSecret, usesLocalWebhookSecret } from './webhooks/local-secret.js';
 import { wireWebhooks, type WebhookWiring } from './webhooks/wiring.js';
+import { startRecoveryJob } from './webhooks/recovery-job.js';
+import { startChangeHistoryPruning } from './billing/changes/status-streams.js';
 
 declare const __APP_VERSION__: string | undefined;
 export const APP_VERSION = typeof __APP_VERSION__ === 'string' ? __APP_VERSION__ : '0.0.0-dev';
@@ -104,7 +106,26 @@ export async function buildRuntime(config: Config, logger: Logger): Promise<Runt
     { name: 'meter-outbox', start: () => wiring.billing.outbox.start(interval) },
     // Webhook events whose processing failed are retried from the inbox, not only by Stripe.
     { name: 'webhook-retry', start: () => wiring.webhooks.processor.start(interval) },
+    // Live streams resume from a short change history; older changes are dropped hourly.
+    { name: 'change-history', start: () => startChangeHistoryPruning(wiring.billing.subscriptions, config.live.changesKeepHours, logger) },
   ];
+  // Deliveries Stripe gave up on and drift are repaired from Stripe itself, on one replica at a time.
+  const recovery = wiring.billing.recovery;
+  if (recovery && config.stripeRecoveryIntervalSeconds > 0) {
+    background.push({
+      name: 'stripe-recovery',
+      start: () =>
+        startRecoveryJob({
+          store,
+          source: recovery,
+          subscriptions: wiring.billing.subscriptions,
+          inbox: wiring.webhooks.inbox,
+          processor: wiring.webhooks.processor,
+          log: logger,
+          intervalMs: config.stripeRecoveryIntervalSeconds * 1000,
+        }),
+    });
+  }
   const workers = startBackgroundWorkers(config.role, background, logger);
   const duties = dutiesOf(config.role);
   // The webhook router reads raw bytes, so it stays first; the local billing pages are API surface.

@@ -143,6 +143,7 @@ const envSchema = z.object({
     emptyToUndefined,
     z.enum(ROLES, { error: `must be one of ${ROLES.join(', ')}` }).default('all'),
   ),
+  STRIPE_RECOVERY_INTERVAL_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(7 * 86_400).default(3600)),
   LIVE_STREAMS_PER_ACCOUNT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(1000).default(5)),
   SUBSCRIPTION_CHANGES_KEEP_HOURS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(24 * 30).default(24)),
   WORKER_INTERVAL_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(50).max(3_600_000).optional()),
@@ -204,6 +205,8 @@ export interface Config {
     /** Test-only: let the image fetcher reach 127.0.0.1. Refused in production. */
     fetchAllowLoopback: boolean;
   };
+  /** Reconcile + catch-up from Stripe on one replica every this many seconds; 0 (or no Stripe key): off. */
+  stripeRecoveryIntervalSeconds: number;
   live: {
     /** Open `billing.onStatusChange` streams per account on one server. */
     streamsPerAccount: number;
@@ -345,6 +348,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
       rateBurst: e.AI_DETECT_RATE_BURST,
       fetchAllowLoopback: e.AI_DETECT_FETCH_ALLOW_LOOPBACK,
     },
+    stripeRecoveryIntervalSeconds: e.STRIPE_RECOVERY_INTERVAL_SECONDS,
     live: { streamsPerAccount: e.LIVE_STREAMS_PER_ACCOUNT, changesKeepHours: e.SUBSCRIPTION_CHANGES_KEEP_HOURS },
     role: e.ROLE,
     workerIntervalMs: e.WORKER_INTERVAL_MS,

@@ -238,3 +238,14 @@ export interface CustomerDirectory {
   /** Stores the mapping unless one exists; returns the mapping that won. */
   claim(accountId: string, provider: string, customerId: string): Promise<string>;
 }
+
+/**
+ * What recovery reads from the provider: every subscription as it is now (reconcile), and the
+ * events it recorded (catch-up after deliveries it gave up on). Only billing/stripe/ implements it.
+ */
+export interface RecoverySource {
+  /** Every subscription (any status), newest first, as authoritative updates read now; auto-paginated. */
+  subscriptions(options?: { customerId?: string | undefined }): AsyncIterable<MappedEvent & { subscriptionId: string }>;
+  /** Events of the handled types created at or after `since` (epoch seconds), oldest first. */
+  events(since: number): Promise<VerifiedEvent[]>;
+}

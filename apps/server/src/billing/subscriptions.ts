@@ -104,6 +104,11 @@ export class SubscriptionRepository {
     return row;
   }
 
+  /** The provider customer on the account's subscription, if any. */
+  async customerOfAccount(accountId: string): Promise<string | undefined> {
+    return (await this.get(accountId))?.providerCustomerId ?? undefined;
+  }
+
   async findAccountBySubscription(providerSubscriptionId: string): Promise<string | undefined> {
     const [row] = await this.store.db
       .select({ accountId: subscriptions.accountId })

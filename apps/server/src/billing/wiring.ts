@@ -8,11 +8,12 @@ import { StatusStreams } from './changes/status-streams.js';
 import { StoreCatalog } from './catalog.js';
 import { LocalBillingProvider, LocalTokenCodec } from './local/provider.js';
 import { localBillingPages } from './local/pages.js';
-import type { BillingProvider, CatalogPort, UsageLedger, UsageMeter, UsageOutbox, WebhookEventSource, WebhookVerifier } from './ports.js';
+import type { BillingProvider, CatalogPort, RecoverySource, UsageLedger, UsageMeter, UsageOutbox, WebhookEventSource, WebhookVerifier } from './ports.js';
 import { LocalBillingState } from './local/state.js';
 import { BillingService } from './service.js';
 import { createStripeClient } from './stripe/client.js';
 import { stripeWebhookEventSource } from './stripe/events.js';
+import { stripeRecoverySource } from './stripe/recovery.js';
 import { StripeUsageMeter } from './stripe/meter.js';
 import { StripeBillingProvider } from './stripe/provider.js';
 import { createStripeWebhookVerifier } from './stripe/webhook-verify.js';
@@ -40,6 +41,8 @@ export interface BillingWiring {
   /** Provider events for the webhook route: signature check and mapping to `SubscriptionUpdate`s. */
   webhookVerifier: WebhookVerifier;
   webhookSource: WebhookEventSource;
+  /** Reconcile and catch-up read from here; undefined without a Stripe key (nothing to recover from). */
+  recovery: RecoverySource | undefined;
   /** Routes the provider needs on this server (the local Checkout/Portal pages). */
   mounts: { path: string; handler: RequestHandler }[];
 }
@@ -89,14 +92,16 @@ export function wireBilling(
   const usage = createUsageLedger(store, catalog);
   const outbox = createUsageOutbox({ store, meter, log, customerOf: (accountId) => customers.billingCustomerOf(accountId) });
   const billingProvider = provider;
-  const webhookSource = stripeWebhookEventSource({
+  const mapping = {
     plans: () => catalog.plans(),
-    findAccountByCustomer: (customerId) => customers.findAccountByCustomer(customerId),
-    retrieveSubscription: (id) => billingProvider.retrieveSubscription(id),
-    claimCustomer: async (accountId, customerId) => {
+    findAccountByCustomer: (customerId: string) => customers.findAccountByCustomer(customerId),
+    retrieveSubscription: (id: string) => billingProvider.retrieveSubscription(id),
+    claimCustomer: async (accountId: string, customerId: string) => {
       await customers.claim(accountId, 'stripe', customerId);
     },
-  });
+  };
+  const webhookSource = stripeWebhookEventSource(mapping);
+  const recovery = stripe ? stripeRecoverySource(stripe, mapping) : undefined;
   const webhookVerifier = createStripeWebhookVerifier(config.stripe.webhookSecrets);
-  return { provider, catalog, customers, subscriptions, statuses, changes, streams, service, usage, outbox, webhookVerifier, webhookSource, mounts };
+  return { provider, catalog, customers, subscriptions, statuses, changes, streams, service, usage, outbox, webhookVerifier, webhookSource, recovery, mounts };
 }

@@ -6,6 +6,7 @@ import { stripeCatalogSyncCommand, stripeTestCommand } from './stripe.js';
 import { CliUsageError } from './flags.js';
 import type { CliCommand, CliIo } from './types.js';
 import { webhooksListCommand, webhooksReplayCommand, webhooksTriggerCommand } from './webhooks.js';
+import { stripeReconcileCommand, webhooksCatchUpCommand } from './recovery.js';
 
 /** Every operator command. Add a module and list it here. */
 export const commands: CliCommand[] = [
@@ -20,6 +21,8 @@ export const commands: CliCommand[] = [
   webhooksListCommand,
   webhooksReplayCommand,
   webhooksTriggerCommand,
+  stripeReconcileCommand,
+  webhooksCatchUpCommand,
 ];
 
 export function usage(): string {

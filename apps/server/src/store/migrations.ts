@@ -174,4 +174,17 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    id: '0012_job_leases',
+    sql: `
+      -- Periodic jobs that must run on one replica at a time, once per interval (reconcile + catch-up).
+      CREATE TABLE job_leases (
+        name text PRIMARY KEY,
+        holder text NOT NULL,
+        locked_until timestamptz NOT NULL,
+        last_run_at timestamptz NOT NULL DEFAULT now(),
+        last_success_at timestamptz
+      );
+    `,
+  },
 ];

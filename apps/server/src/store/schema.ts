@@ -166,6 +166,15 @@ export const aiDetectionAnswers = pgTable(
   (t) => [primaryKey({ columns: [t.accountId, t.imageSha256] })],
 );
 
+/** Leases of periodic jobs that run on one replica at a time (migration 0012_job_leases). */
+export const jobLeases = pgTable('job_leases', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  lockedUntil: timestamp('locked_until', { withTimezone: true }).notNull(),
+  lastRunAt: timestamp('last_run_at', { withTimezone: true }).notNull().defaultNow(),
+  lastSuccessAt: timestamp('last_success_at', { withTimezone: true }),
+});
+
 export const schema = {
   customers,
   subscriptions,
@@ -180,4 +189,5 @@ export const schema = {
   settings,
   localCheckoutPayments,
   aiDetectionAnswers,
+  jobLeases,
 };

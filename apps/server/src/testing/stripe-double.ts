@@ -168,6 +168,10 @@ export interface StripeDouble {
   prices: Map<string, StripeObject>;
   meters: Map<string, StripeObject>;
   meterEvents: StripeObject[];
+  /** Events `GET /v1/events` lists (Stripe's record of what it sent, or tried to). */
+  events: StripeObject[];
+  /** Records an event as Stripe would have created it (e.g. one whose delivery was lost). */
+  putEvent(event: Record<string, unknown>): StripeObject;
   /** Forgets recorded requests (not state). */
   clearRequests(): void;
   close(): Promise<void>;
@@ -189,6 +193,11 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
   const prices = new Map<string, StripeObject>();
   const meters = new Map<string, StripeObject>();
   const meterEvents: StripeObject[] = [];
+  const events: StripeObject[] = [];
+  let insertion = 0;
+  const inserted = new WeakMap<object, number>();
+  const newestFirst = (a: StripeObject, b: StripeObject) =>
+    Number(b.created) - Number(a.created) || (inserted.get(b) ?? 0) - (inserted.get(a) ?? 0);
   /** identifier → when it was accepted (epoch ms). */
   const meterEventIdentifiers = new Map<string, number>();
   /** `<api key> <idempotency key>` → the first request's signature and response. */
@@ -354,6 +363,16 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
   });
 
   // --- subscriptions
+  // Stripe lists newest first; without `status` it leaves out canceled (and incomplete_expired) ones.
+  route('GET', '/v1/subscriptions', ({ query, path }) => {
+    const status = str(query.status);
+    const customer = str(query.customer);
+    const items = [...subscriptions.values()]
+      .filter((sub) => (status === 'all' ? true : status ? sub.status === status : !['canceled', 'incomplete_expired'].includes(String(sub.status))))
+      .filter((sub) => !customer || sub.customer === customer)
+      .sort(newestFirst);
+    return { body: list(path, items, query) };
+  });
   route('GET', '/v1/subscriptions/:id', ({ params }) => ({ body: getOr404(subscriptions, 'subscription', params[0]!) }));
   route('POST', '/v1/subscriptions/:id', ({ params, body }) => {
     const subscription = getOr404(subscriptions, 'subscription', params[0]!);
@@ -545,6 +564,21 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
     return { body: event };
   });
 
+  // --- events (the last 30 days, newest first), filtered by type(s) and created range
+  route('GET', '/v1/events', ({ query, path }) => {
+    const type = str(query.type);
+    const types = Array.isArray(query.types) ? query.types.map(String) : undefined;
+    const created = obj(query.created);
+    const gte = created ? int(created.gte, 'created[gte]') : int(query.created, 'created');
+    const gt = created ? int(created.gt, 'created[gt]') : undefined;
+    const items = events
+      .filter((e) => (!type || e.type === type) && (!types || types.includes(String(e.type))))
+      .filter((e) => (gte === undefined || Number(e.created) >= gte) && (gt === undefined || Number(e.created) > gt))
+      .filter((e) => Number(e.created) >= now() - 30 * 86_400)
+      .sort(newestFirst);
+    return { body: list(path, items, query) };
+  });
+
   // --- balance: the cheapest authenticated read (used to check a key and its mode)
   route('GET', '/v1/balance', ({ livemode }) => ({
     body: { object: 'balance', available: [{ amount: 0, currency: 'usd', source_types: { card: 0 } }], pending: [], livemode },
@@ -687,6 +721,7 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
     putSubscription(fields) {
       const id = fields.id ?? newId('sub');
       const subscription = { ...template('subscription'), created: now(), metadata: {}, ...fields, id, object: 'subscription' } as StripeObject;
+      inserted.set(subscription, ++insertion);
       subscriptions.set(id, subscription);
       return subscription;
     },
@@ -695,6 +730,13 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
       Object.assign(subscription, fields);
       return subscription;
     },
+    putEvent(event) {
+      const stored = structuredClone(event) as StripeObject;
+      inserted.set(stored, ++insertion);
+      events.push(stored);
+      return stored;
+    },
+    events,
     customers,
     checkoutSessions,
     portalSessions,

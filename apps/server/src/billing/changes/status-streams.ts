@@ -147,3 +147,24 @@ export class StatusStreams {
     for (const end of [...this.closers]) end(new AppError('NOT_READY', 'The server is shutting down: reconnecting'));
   }
 }
+
+/** Drops changes older than `keepHours` every hour (idempotent: every replica may run it). */
+export function startChangeHistoryPruning(
+  history: { pruneChanges(olderThan: Date): Promise<number> },
+  keepHours: number,
+  log: { warn(obj: object, msg?: string): void },
+): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const prune = () => {
+    running = running.then(() => history.pruneChanges(new Date(Date.now() - keepHours * 3600_000))).catch((error) => log.warn({ err: error }, 'pruning the subscription change history failed'));
+  };
+  const timer = setInterval(prune, 3600_000);
+  timer.unref();
+  prune();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
