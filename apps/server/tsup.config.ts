@@ -13,8 +13,9 @@ export default defineConfig([{
   clean: false,
   sourcemap: true,
   // One file to ship: every dependency is bundled except PGlite, which loads its WebAssembly and
-  // data files from beside its own module, and pg's optional native binding.
-  noExternal: [/^(?!@electric-sql\/pglite|pg-native)/],
+  // data files from beside its own module, and pg's optional native binding. (PGlite's own add-ons,
+  // such as pglite-socket, are plain JavaScript and bundled: only the exact package stays outside.)
+  noExternal: [/^(?!@electric-sql\/pglite(\/|$)|pg-native)/],
   external: ['@electric-sql/pglite', 'pg-native'],
   define: { __APP_VERSION__: JSON.stringify(version) },
   banner: {
