@@ -131,10 +131,9 @@ function shorten(path: string): string {
   return contracts >= 0 ? p.slice(contracts) : p;
 }
 
-const SPECIAL = new Set(['(garbage collector)', '(program)', '(root)']);
-
 function areaOf(name: string, source: string): string {
-  if (SPECIAL.has(name)) return name;
+  // Declared inside: this runs from the top-level await above, before later module constants exist.
+  if (['(garbage collector)', '(program)', '(root)'].includes(name)) return name;
   if (source.startsWith('node:') || (!source.includes('/') && source !== '')) return 'node (built-in)';
   if (source.startsWith('wasm://') || source === '') return 'wasm / native';
   const p = source.startsWith('file://') ? fileURLToPath(source) : source;
