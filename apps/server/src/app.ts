@@ -27,8 +27,8 @@ export interface AppDeps {
   metrics?: { metrics: Metrics; token: string | undefined };
 }
 
-export const DEFAULT_JSON_BODY_LIMIT = DEFAULT_BODY_LIMIT;
-export const IMAGE_JSON_BODY_LIMIT = IMAGE_BODY_LIMIT;
+const DEFAULT_JSON_BODY_LIMIT = DEFAULT_BODY_LIMIT;
+const IMAGE_JSON_BODY_LIMIT = IMAGE_BODY_LIMIT;
 
 /** Builds the HTTP app. Never listens: `main.ts` does, and tests listen on port 0. */
 export function createApp(deps: AppDeps): Express {

@@ -147,7 +147,7 @@ export async function buildRuntime(config: Config, logger: Logger): Promise<Runt
   };
 }
 
-export function authenticatorFor(config: Config): Authenticator {
+function authenticatorFor(config: Config): Authenticator {
   const clerkConfigured = Boolean(config.clerk.jwtKey || config.clerk.secretKey);
   return createAuthenticator({
     jwtKey: config.clerk.jwtKey,

@@ -234,7 +234,7 @@ export class ConfigError extends Error {
  * Variables that may instead be read from a file named by `<NAME>_FILE` (Docker/Kubernetes secrets,
  * Scaleway secret mounts), so a key never has to sit in the process environment of a shell.
  */
-export const FILE_SECRETS = [
+const FILE_SECRETS = [
   'DATABASE_URL',
   'STRIPE_SECRET_KEY',
   'STRIPE_WEBHOOK_SECRET',

@@ -22,7 +22,7 @@ export interface ListenOptions {
   keepAliveTimeoutMs?: number;
 }
 
-export const DEFAULT_LISTEN_OPTIONS = { headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000 } satisfies Required<ListenOptions>;
+const DEFAULT_LISTEN_OPTIONS = { headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000 } satisfies Required<ListenOptions>;
 
 /** What Node's HTTP parser refuses before Express sees a request, as contract codes. */
 function clientErrorCode(error: NodeJS.ErrnoException): ErrorCode {

@@ -35,7 +35,10 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const publicProcedure = t.procedure.use(appErrors);
 
-/** Narrows `ctx.user`: the bearer token is verified here, once per request, before any procedure runs. */
+/**
+ * Narrows `ctx.user`: the bearer token is verified here before the procedure runs, once per call, so a
+ * batch of n calls verifies it n times (the authenticator caches verified tokens, so repeats are cheap).
+ */
 export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const user = ctx.user ?? (await ctx.services.auth.authenticate(ctx.authorization, ctx.log));
   return next({ ctx: { ...ctx, user } });

@@ -101,7 +101,7 @@ interface CheckedTarget {
 }
 
 /** Validates one hop; resolves the host (unless it is a literal) and checks every address. Never connects. */
-export async function checkTarget(
+async function checkTarget(
   raw: string | URL,
   options: Pick<FetchImageOptions, 'resolver' | 'allowLoopback' | 'allowedPorts'> = {},
 ): Promise<CheckedTarget> {
@@ -144,7 +144,7 @@ export async function checkTarget(
 }
 
 /** A `lookup` that answers with the already-checked address: no second DNS query, no rebinding. */
-export function pinnedLookup(pinned: ResolvedAddress): LookupFunction {
+function pinnedLookup(pinned: ResolvedAddress): LookupFunction {
   return ((_hostname: string, options: { all?: boolean } | number | undefined, callback: (...args: unknown[]) => void) => {
     const all = typeof options === 'object' && options !== null && options.all;
     if (all) callback(null, [{ address: pinned.address, family: pinned.family }]);

@@ -37,7 +37,7 @@ export interface AiDetectionDeps {
 }
 
 /** The catalog meter detections count towards. */
-export const METER_EVENT_NAME = 'ai_detection';
+const METER_EVENT_NAME = 'ai_detection';
 
 const sniffed = async (bytes: Buffer): Promise<SupportedImageType> => {
   // The declared type is not trusted: the bytes decide.

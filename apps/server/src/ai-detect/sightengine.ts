@@ -164,7 +164,7 @@ export class SightengineDetector implements Detector {
 }
 
 /** Every numeric leaf as `a.b.c → n`: what we can show of an undocumented shape without guessing. */
-export function numericLeaves(value: unknown, prefix = '', out: Record<string, number> = {}): Record<string, number> {
+function numericLeaves(value: unknown, prefix = '', out: Record<string, number> = {}): Record<string, number> {
   if (typeof value === 'number' && Number.isFinite(value)) out[prefix || '(value)'] = value;
   else if (typeof value === 'string' && prefix && /^\d+(\.\d+)?$/.test(value)) out[prefix] = Number(value);
   else if (value && typeof value === 'object') {

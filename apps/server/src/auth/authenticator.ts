@@ -3,7 +3,7 @@ import type { AuthenticatedUser, Authenticator } from './ports.js';
 import { AppError } from '../errors.js';
 import type { LogPort } from '../logger.js';
 
-export type AuthFailureReason =
+type AuthFailureReason =
   | 'missing'
   | 'malformed'
   | 'expired'

@@ -24,10 +24,6 @@ export function staticCatalog(catalog: CatalogInput = DEFAULT_CATALOG): CatalogP
   return { plans: async () => parsed.plans, meters: async () => parsed.meters };
 }
 
-export function findPlanByLookupKey(plans: Plan[], lookupKey: string): Plan | undefined {
-  return plans.find((plan) => plan.prices.some((price) => price.lookupKey === lookupKey));
-}
-
 export interface ActiveCatalog {
   catalog: Catalog;
   /** `stored`: the latest `catalog put`; `default`: none stored yet. */

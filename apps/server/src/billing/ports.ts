@@ -232,7 +232,7 @@ export interface SubscriptionReader {
 }
 
 /** One provider customer per account. */
-export interface CustomerDirectory {
+interface CustomerDirectory {
   get(accountId: string): Promise<{ provider: string; customerId: string } | undefined>;
   findAccountByCustomer(customerId: string): Promise<string | undefined>;
   /** Stores the mapping unless one exists; returns the mapping that won. */

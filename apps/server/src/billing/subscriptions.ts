@@ -109,15 +109,6 @@ export class SubscriptionRepository {
     return (await this.get(accountId))?.providerCustomerId ?? undefined;
   }
 
-  async findAccountBySubscription(providerSubscriptionId: string): Promise<string | undefined> {
-    const [row] = await this.store.db
-      .select({ accountId: subscriptions.accountId })
-      .from(subscriptions)
-      .where(eq(subscriptions.providerSubscriptionId, providerSubscriptionId))
-      .limit(1);
-    return row?.accountId;
-  }
-
   async statusOf(accountId: string): Promise<SubscriptionStatusOutput> {
     const row = await this.get(accountId);
     return row ? toStatusOutput(row) : NO_SUBSCRIPTION;

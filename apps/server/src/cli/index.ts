@@ -9,7 +9,7 @@ import { webhooksListCommand, webhooksReplayCommand, webhooksTriggerCommand } fr
 import { stripeReconcileCommand, webhooksCatchUpCommand } from './recovery.js';
 
 /** Every operator command. Add a module and list it here. */
-export const commands: CliCommand[] = [
+const commands: CliCommand[] = [
   migrateCommand,
   catalogTemplateCommand,
   catalogValidateCommand,
@@ -25,7 +25,7 @@ export const commands: CliCommand[] = [
   webhooksCatchUpCommand,
 ];
 
-export function usage(): string {
+function usage(): string {
   const width = Math.max(...commands.map((c) => c.usage.length));
   return ['usage: pnpm --silent billing <command> [--help]', '', ...commands.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`)].join('\n');
 }

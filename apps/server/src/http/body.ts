@@ -8,22 +8,22 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 /** Image uploads arrive base64-encoded: 10 MB of bytes is about 13.4 MB of JSON. */
 export const IMAGE_BODY_LIMIT = 14 * 1024 * 1024;
 /** Deeper JSON is refused before it is parsed: no contract nests past a handful of levels, and tRPC re-serialises the body recursively. */
-export const MAX_JSON_DEPTH = 32;
+const MAX_JSON_DEPTH = 32;
 
 /** The routes that take an image upload, and so the larger limit. */
-export function isImageUpload(req: Request): boolean {
+function isImageUpload(req: Request): boolean {
   if (req.method !== 'POST') return false;
   if (isTrpcRequest(req)) return (trpcPathOf(req) ?? '').split(',').includes('aiDetect.check');
   return req.path === '/ai-detect';
 }
 
 /** The body limit of a request, in bytes, counted after decompression. */
-export function bodyLimitOf(req: Request, defaultLimit = DEFAULT_BODY_LIMIT): number {
+function bodyLimitOf(req: Request, defaultLimit = DEFAULT_BODY_LIMIT): number {
   return isImageUpload(req) ? Math.max(IMAGE_BODY_LIMIT, defaultLimit) : defaultLimit;
 }
 
 /** `Transfer-Encoding` or a non-zero `Content-Length`: a request without either has nothing to read. */
-export function hasBody(req: Request): boolean {
+function hasBody(req: Request): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
@@ -70,7 +70,7 @@ const tooLarge = (limit: number) =>
  * Reads a body up to `limit` bytes after decompression, and stops reading the moment it is over: the
  * bytes already read are dropped and the caller answers 413 (with `Connection: close`, see sendError).
  */
-export function readBody(req: Request, limit: number): Promise<Buffer> {
+function readBody(req: Request, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const decoder = DECODERS[encodingOf(req)];
     const source: Readable = decoder ? (req.pipe(decoder()) as unknown as Readable) : req;
@@ -119,7 +119,7 @@ export function readBody(req: Request, limit: number): Promise<Buffer> {
  * How deep `[`/`{` nest in JSON text, stopping as soon as `max` is passed. Runs before `JSON.parse`,
  * so a 10,000-level body never becomes a 10,000-level object.
  */
-export function jsonDepthExceeds(text: Buffer, max: number): boolean {
+function jsonDepthExceeds(text: Buffer, max: number): boolean {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {

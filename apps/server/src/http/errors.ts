@@ -49,7 +49,7 @@ const APP_CODE_OF_TRPC: Partial<Record<TRPC_ERROR_CODE_KEY, ErrorCode>> = {
   CLIENT_CLOSED_REQUEST: 'BAD_REQUEST',
 };
 
-export type Issue = {
+type Issue = {
   path: (string | number)[];
   message: string;
   code?: string;
@@ -89,9 +89,8 @@ function flattenIssues(issues: ZodLikeIssue[], prefix: (string | number)[] = [])
   return [out];
 }
 
-
 /** A contract validation failure, worded the same on REST and tRPC: `Invalid request: cancelUrl: …`. */
-export function validationError(rawIssues: readonly unknown[]): AppError {
+function validationError(rawIssues: readonly unknown[]): AppError {
   const alternatives = flattenIssues(rawIssues as ZodLikeIssue[]);
   const issues = alternatives.flat();
   const summary = alternatives.length > 1 ? `either ${alternatives.map(describeIssues).join(', or ')}` : describeIssues(issues);
@@ -142,7 +141,7 @@ export function isUnexpected(error: AppError): boolean {
   return error.code === 'INTERNAL';
 }
 
-export function restErrorBody(error: AppError, requestId: string): ErrorBody {
+function restErrorBody(error: AppError, requestId: string): ErrorBody {
   return { error: { code: error.code, message: error.message, requestId, ...(error.details ? { details: error.details } : {}) } };
 }
 
@@ -201,6 +200,3 @@ export function errorMiddleware(error: unknown, req: Request, res: Response, _ne
   sendError(res, req.id, known);
 }
 
-export function statusOf(code: ErrorCode): number {
-  return ERROR_HTTP_STATUS[code];
-}

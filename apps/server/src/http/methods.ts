@@ -3,7 +3,7 @@ import { AppError } from '../errors.js';
 import { sendError } from './errors.js';
 
 /** Every method some route of this API answers. */
-export const SERVED_METHODS = ['GET', 'HEAD', 'POST', 'OPTIONS'] as const;
+const SERVED_METHODS = ['GET', 'HEAD', 'POST', 'OPTIONS'] as const;
 
 /**
  * Anything else (TRACE, PUT, CONNECT, made-up tokens) is a 405 before routing: tRPC turns each request

@@ -4,7 +4,6 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger.js';
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
       id: string;

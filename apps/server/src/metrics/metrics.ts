@@ -31,7 +31,7 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
  * The route template of a request, never its raw path, so label cardinality stays bounded: the
  * matched Express route, one label per tRPC procedure (`/trpc/batch` for batches), `unmatched` else.
  */
-export function routeLabel(req: Request, procedures: ReadonlySet<string>): string {
+function routeLabel(req: Request, procedures: ReadonlySet<string>): string {
   if (req.route) {
     const path: unknown = req.route.path;
     return `${req.baseUrl}${typeof path === 'string' ? path : req.path}`;

@@ -60,7 +60,7 @@ function alive(pid: number): boolean {
 }
 
 /** Whether the holder recorded in a lock file is still running (a lock of a dead pid is stale). */
-export function holderAlive(dataDir: string, info: LockInfo): boolean {
+function holderAlive(dataDir: string, info: LockInfo): boolean {
   if (info.hostname !== hostname()) return true; // cannot tell for another machine: assume it runs
   if (info.pid === process.pid) return heldHere.get(dataDir) === info.token; // an earlier life of this pid (containers reuse pid 1)
   return alive(info.pid);

@@ -22,7 +22,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export interface PoolStats {
+interface PoolStats {
   /** Most connections the pool opens. */
   max: number;
   /** Connections open now. */

@@ -34,7 +34,7 @@ export const subscriptions = pgTable('subscriptions', {
 });
 
 /** Durable inbox of provider webhook events, keyed by event id: the dedup and retry ledger. */
-export const webhookEvents = pgTable(
+const webhookEvents = pgTable(
   'webhook_events',
   {
     id: text('id').primaryKey(),
@@ -58,12 +58,12 @@ export const webhookEvents = pgTable(
   (t) => [index('webhook_events_pending_idx').on(t.status, t.nextAttemptAt)],
 );
 
-export const schemaMigrations = pgTable('schema_migrations', {
+const schemaMigrations = pgTable('schema_migrations', {
   id: text('id').primaryKey(),
   appliedAt: timestamp('applied_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-export const usageCounters = pgTable(
+const usageCounters = pgTable(
   'usage_counters',
   {
     scope: text('scope').notNull(),
@@ -74,14 +74,14 @@ export const usageCounters = pgTable(
 );
 
 /** Every stored catalog version; the highest version is the active one (`pnpm billing catalog put`). */
-export const catalogs = pgTable('catalogs', {
+const catalogs = pgTable('catalogs', {
   version: bigint('version', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
   catalog: jsonb('catalog').notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
 /** AI detection verdicts by image SHA-256, and the cross-replica single-flight claim (migration 0003). */
-export const aiDetections = pgTable('ai_detections', {
+const aiDetections = pgTable('ai_detections', {
   sha256: text('sha256').primaryKey(),
   /** pending | done */
   state: text('state').notNull(),
@@ -95,14 +95,14 @@ export const aiDetections = pgTable('ai_detections', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-export const aiRateBuckets = pgTable('ai_rate_buckets', {
+const aiRateBuckets = pgTable('ai_rate_buckets', {
   scope: text('scope').primaryKey(),
   tokens: doublePrecision('tokens').notNull(),
   updatedMs: doublePrecision('updated_ms').notNull(),
 });
 
 /** Billable usage (source of truth) and the meter-event outbox. */
-export const usageLedger = pgTable(
+const usageLedger = pgTable(
   'usage_ledger',
   {
     key: text('key').primaryKey(),
@@ -155,7 +155,7 @@ export const localCheckoutPayments = pgTable(
 );
 
 /** Which verdict each account has been given for an image, and since when (detection answers say `cached` per account). */
-export const aiDetectionAnswers = pgTable(
+const aiDetectionAnswers = pgTable(
   'ai_detection_answers',
   {
     accountId: text('account_id').notNull(),

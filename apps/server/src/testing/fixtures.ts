@@ -3,7 +3,7 @@ import type { WiringOverrides } from '../bootstrap.js';
 import { startWiredApp } from './harness.js';
 import { storeTargets, type StoreTarget, type TestStore } from './stores.js';
 
-export type WiredApp = Awaited<ReturnType<typeof startWiredApp>>;
+type WiredApp = Awaited<ReturnType<typeof startWiredApp>>;
 
 /**
  * One fresh store and the real app wired over it for the enclosing test file or describe block

@@ -26,7 +26,7 @@ export function liveClient(url: string, token: () => string | Promise<string>, v
   });
 }
 
-export interface StatusEventRecord {
+interface StatusEventRecord {
   id: string;
   status: string;
   features: string[];

@@ -25,13 +25,13 @@ export function sightengineFixture(name: FixtureName): Record<string, unknown> {
 }
 
 /** What the next call answers. */
-export type Script =
+type Script =
   | { fixture: FixtureName; httpStatus?: number }
   | { httpStatus: number; body: string }
   /** Closes the connection without an answer (a network error for the client). */
   | { drop: true };
 
-export interface RecordedCall {
+interface RecordedCall {
   apiUser: string | null;
   models: string | null;
   mediaSha256: string | null;

@@ -21,7 +21,7 @@ export interface TestStore {
   dispose(): Promise<void>;
 }
 
-export const testDatabaseUrl = process.env.TEST_DATABASE_URL || undefined;
+const testDatabaseUrl = process.env.TEST_DATABASE_URL || undefined;
 
 /** Migrated templates made once per run by global-setup.ts; absent when a file runs outside vitest's setup. */
 const pgliteTemplateFile = process.env.VD_TEST_PGLITE_TEMPLATE;

@@ -14,11 +14,11 @@ import { readFixture } from './fixture-files.js';
  * requests. Only what this project calls is implemented; anything else answers 404 in Stripe's shape.
  */
 
-export type StripeObject = Record<string, unknown> & { id: string; object: string };
+type StripeObject = Record<string, unknown> & { id: string; object: string };
 type Nested = { [key: string]: NestedValue };
 type NestedValue = string | NestedValue[] | Nested;
 
-export interface RecordedRequest {
+interface RecordedRequest {
   method: string;
   /** Path without the query string, e.g. `/v1/customers`. */
   path: string;
@@ -35,7 +35,7 @@ export interface RecordedRequest {
   status: number;
 }
 
-export interface StripeErrorBody {
+interface StripeErrorBody {
   type: 'api_error' | 'card_error' | 'idempotency_error' | 'invalid_request_error' | 'rate_limit_error' | 'authentication_error';
   message: string;
   code?: string;
@@ -50,7 +50,7 @@ interface Failure {
 }
 
 /** The account's default API version: what Stripe answers when a request pins none. */
-export const DOUBLE_DEFAULT_API_VERSION = '2026-10-28.endive';
+const DOUBLE_DEFAULT_API_VERSION = '2026-10-28.endive';
 
 /** Stripe's example objects (stripe/openapi fixtures3.json, in fixtures/stripe/): read at import, so a missing file fails at start. */
 const fixtures = readFixture<{ resources: Record<string, Record<string, unknown>> }>('stripe/openapi-fixtures3.json');

@@ -193,18 +193,6 @@ export class WebhookInbox {
     return rows.map(toRow).sort((a, b) => a.created - b.created || a.receivedAt.getTime() - b.receivedAt.getTime());
   }
 
-  /** Ids of events due for (re)processing, oldest first. */
-  async due(limit = 50): Promise<string[]> {
-    const rows = await this.store.query<{ id: string }>(
-      `SELECT id FROM webhook_events
-        WHERE (status IN ('received', 'retrying') AND (next_attempt_at IS NULL OR next_attempt_at <= now()))
-           OR (status = 'processing' AND locked_until < now())
-        ORDER BY created, received_at LIMIT $1`,
-      [limit],
-    );
-    return rows.map((r) => r.id);
-  }
-
   async get(id: string): Promise<InboxRow | undefined> {
     const rows = await this.store.query<Record<string, unknown>>('SELECT * FROM webhook_events WHERE id = $1', [id]);
     return rows[0] ? toRow(rows[0]) : undefined;

@@ -7,7 +7,7 @@ import type { WebhookInbox } from './inbox.js';
 import type { WebhookProcessor } from './processor.js';
 
 export const WEBHOOK_PATHS = ['/webhook', '/api/internal/stripe/webhook'];
-export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
+const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 
 export interface WebhookRouteDeps {
   verifier: WebhookVerifier;
@@ -20,7 +20,7 @@ export interface WebhookRouteDeps {
   inlineDeadlineMs?: number;
 }
 
-export const DEFAULT_INLINE_DEADLINE_MS = 8_000;
+const DEFAULT_INLINE_DEADLINE_MS = 8_000;
 
 /**
  * The Stripe webhook endpoint. Raw body (mounted before any JSON parser) so the signature is checked

@@ -4,7 +4,7 @@ import type { StatusEvent, WatchStatusOptions } from '../ports.js';
 import type { SubscriptionChanges } from './ports.js';
 
 /** What the streams read: the account's status with its latest change id, and the changes after an id. */
-export interface StatusHistory {
+interface StatusHistory {
   statusWithChangeId(accountId: string): Promise<{ id: number; status: SubscriptionStatusOutput }>;
   changesSince(accountId: string, afterId: number, limit?: number): Promise<{ id: number; status: SubscriptionStatusOutput }[]>;
   oldestChangeId(): Promise<number | undefined>;

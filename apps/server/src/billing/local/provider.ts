@@ -9,7 +9,7 @@ import type { LocalBillingState } from './state.js';
  * gives the same URL (like a Stripe idempotent retry) until the account pays: a paid link works once,
  * and the next checkout gets a new one.
  */
-export interface LocalCheckoutSession {
+interface LocalCheckoutSession {
   accountId: string;
   customerId: string;
   planId: string | null;

@@ -10,9 +10,9 @@ import type Stripe from 'stripe';
  * are no longer in the catalog are left alone and reported. A second run plans nothing.
  */
 
-export const PLAN_METADATA_KEY = 'catalog_plan_id';
+const PLAN_METADATA_KEY = 'catalog_plan_id';
 
-export type SyncAction =
+type SyncAction =
   | { kind: 'create_meter'; eventName: string; params: Stripe.Billing.MeterCreateParams }
   | { kind: 'update_meter'; eventName: string; meterId: string; displayName: string }
   | { kind: 'reactivate_meter'; eventName: string; meterId: string }
@@ -29,7 +29,7 @@ export type SyncAction =
     }
   | { kind: 'reactivate_price'; planId: string; lookupKey: string; priceId: string };
 
-export interface SyncPlan {
+interface SyncPlan {
   actions: SyncAction[];
   /** Stripe objects we manage that the catalog no longer lists (left alone). */
   unmanaged: string[];
@@ -45,7 +45,7 @@ export interface SyncResult extends SyncPlan {
 const plansForSale = (catalog: Catalog) => catalog.plans.filter((plan) => plan.prices.length > 0);
 
 /** Reads Stripe and works out what would change; writes nothing. */
-export async function planCatalogSync(stripe: Stripe, catalog: Catalog): Promise<SyncPlan> {
+async function planCatalogSync(stripe: Stripe, catalog: Catalog): Promise<SyncPlan> {
   const actions: SyncAction[] = [];
   const unmanaged: string[] = [];
 
@@ -147,7 +147,7 @@ export async function planCatalogSync(stripe: Stripe, catalog: Catalog): Promise
   };
 }
 
-export function describeAction(action: SyncAction): string {
+function describeAction(action: SyncAction): string {
   switch (action.kind) {
     case 'create_meter':
       return `create meter ${action.eventName} ("${action.params.display_name}", ${action.params.default_aggregation.formula})`;

@@ -4,7 +4,7 @@ import type { MappedEvent, ProviderSubscription, WebhookEventSource } from '../p
 import { stripeSubscriptionToProvider } from './provider.js';
 
 /** The event types that change what a user is entitled to. Everything else is acknowledged and ignored. */
-export const HANDLED_EVENT_TYPES = [
+const HANDLED_EVENT_TYPES = [
   'checkout.session.completed',
   'customer.subscription.created',
   'customer.subscription.updated',
@@ -44,7 +44,7 @@ function planOf(plans: Plan[], sub: ProviderSubscription): Plan | undefined {
   return byId ?? plans.find((plan) => plan.prices.some((price) => sub.priceLookupKeys.includes(price.lookupKey)));
 }
 
-export async function updateFrom(
+async function updateFrom(
   sub: ProviderSubscription,
   accountHint: string | undefined,
   event: { id: string; created: number },
@@ -79,7 +79,7 @@ export async function updateFrom(
 }
 
 /** Stripe event → one provider-neutral subscription update (or why there is none). */
-export async function mapStripeEvent(event: Stripe.Event, deps: EventMappingDeps): Promise<MappedEvent> {
+async function mapStripeEvent(event: Stripe.Event, deps: EventMappingDeps): Promise<MappedEvent> {
   switch (event.type) {
     case 'customer.subscription.created':
     case 'customer.subscription.updated':

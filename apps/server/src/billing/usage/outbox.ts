@@ -67,7 +67,7 @@ interface LedgerRow {
  * replicas flushing together never send one row twice at once; a crash mid-send only delays the row.
  * The identifier is the ledger key, so a retry after an unknown outcome cannot double-count.
  */
-export async function flushUsageOutbox(options: OutboxOptions): Promise<FlushResult> {
+async function flushUsageOutbox(options: OutboxOptions): Promise<FlushResult> {
   const { store, meter, log } = options;
   const lease = options.leaseSeconds ?? 60;
   const maxAttempts = options.maxAttempts ?? 20;
@@ -115,7 +115,7 @@ export async function flushUsageOutbox(options: OutboxOptions): Promise<FlushRes
 }
 
 /** Runs the outbox every `intervalMs` until stopped. */
-export function startUsageOutbox(options: OutboxOptions & { intervalMs?: number }): { stop(): Promise<void> } {
+function startUsageOutbox(options: OutboxOptions & { intervalMs?: number }): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   const intervalMs = options.intervalMs ?? 10_000;
   // The first pass examines every parked row; later ones only accounts whose customer appeared

@@ -1,0 +1,84 @@
+// The repository's lint: typescript-eslint with type information, and the dependency rules that keep
+// the server's domains one-way. `pnpm lint` runs it (with knip for dead code); CI runs `pnpm lint`.
+import tseslint from 'typescript-eslint';
+
+const server = 'apps/server/src';
+const restrict = (...patterns) => ['error', { patterns }];
+
+/** Composition roots and operator tooling: they pick implementations, so they may name adapters. */
+const compositionRoots = [`${server}/bootstrap.ts`, `${server}/**/wiring.ts`, `${server}/cli/**`, `${server}/testing/**`, `${server}/**/*.test.ts`];
+
+const stripeOnlyInAdapter = {
+  regex: '^stripe(/.*)?$',
+  message: 'Only src/billing/stripe/ may import `stripe`; depend on the ports in billing/ports.ts.',
+};
+const noForeignAdapter = {
+  regex: String.raw`/(billing/(stripe|local)|ai-detect/sightengine)(/|\.js$)`,
+  message: 'Depend on the domain’s ports.ts; only wiring.ts, bootstrap.ts, the CLI and tests pick adapters.',
+};
+const noAiDetectInBilling = {
+  regex: String.raw`(^|/)ai-detect/`,
+  message: 'Billing must not depend on AI detection; money flows through billing/ports.ts (UsageLedger).',
+};
+
+export default tseslint.config(
+  {
+    ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/*.js', '**/*.mjs', '**/*.cjs', 'packages/client/scripts/consumer/**', 'apps/demo/**', '**/vitest.config.ts', '**/tsup.config.ts', 'vitest.shared.ts'],
+  },
+  {
+    files: ['**/*.ts', '**/*.tsx', '**/*.mts', '**/*.cts'],
+    languageOptions: {
+      parser: tseslint.parser,
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { '@typescript-eslint': tseslint.plugin },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/no-restricted-imports': restrict(stripeOnlyInAdapter),
+    },
+  },
+  {
+    files: [`${server}/billing/stripe/**`, `${server}/testing/**`, 'apps/server/bench/**'],
+    rules: { '@typescript-eslint/no-restricted-imports': 'off' },
+  },
+  {
+    files: [`${server}/**/*.ts`],
+    ignores: [`${server}/billing/**`, ...compositionRoots],
+    rules: { '@typescript-eslint/no-restricted-imports': restrict(stripeOnlyInAdapter, noForeignAdapter) },
+  },
+  {
+    files: [`${server}/billing/**/*.ts`],
+    ignores: [`${server}/billing/stripe/**`, ...compositionRoots],
+    rules: { '@typescript-eslint/no-restricted-imports': restrict(stripeOnlyInAdapter, noAiDetectInBilling) },
+  },
+  {
+    files: [`${server}/billing/stripe/**/*.ts`],
+    ignores: compositionRoots,
+    rules: { '@typescript-eslint/no-restricted-imports': restrict(noAiDetectInBilling) },
+  },
+  {
+    files: ['packages/contracts/src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': restrict({
+        regex: String.raw`^(@verifieddit/|\.\./\.\.)`,
+        message: 'Contracts import nothing of ours: both sides depend on them, never the other way.',
+      }),
+    },
+  },
+  {
+    files: ['packages/client/src/**/*.ts', 'packages/client/src/**/*.tsx'],
+    ignores: ['packages/client/src/**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: '@verifieddit/server', message: 'The SDK may take only types from the server.', allowTypeImports: true }],
+          patterns: [{ regex: String.raw`(^\.\./\.\./|apps/server)`, message: 'The SDK imports no server code.' }],
+        },
+      ],
+    },
+  },
+);
