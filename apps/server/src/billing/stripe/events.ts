@@ -4,7 +4,7 @@ import type { MappedEvent, ProviderSubscription, WebhookEventSource } from '../p
 import { stripeSubscriptionToProvider } from './provider.js';
 
 /** The event types that change what a user is entitled to. Everything else is acknowledged and ignored. */
-const HANDLED_EVENT_TYPES = [
+export const HANDLED_EVENT_TYPES = [
   'checkout.session.completed',
   'customer.subscription.created',
   'customer.subscription.updated',
@@ -44,7 +44,7 @@ function planOf(plans: Plan[], sub: ProviderSubscription): Plan | undefined {
   return byId ?? plans.find((plan) => plan.prices.some((price) => sub.priceLookupKeys.includes(price.lookupKey)));
 }
 
-async function updateFrom(
+export async function updateFrom(
   sub: ProviderSubscription,
   accountHint: string | undefined,
   event: { id: string; created: number },
