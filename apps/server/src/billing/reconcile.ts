@@ -2,7 +2,7 @@ import type { RecoverySource, SubscriptionUpdate } from './ports.js';
 import { TERMINAL_STATUSES } from './ports.js';
 import type { StoredSubscription, SubscriptionRepository } from './subscriptions.js';
 
-export interface ReconcileRow {
+interface ReconcileRow {
   accountId: string | null;
   subscriptionId: string;
   /** `field: stored → provider` for each field that differed (empty when in sync). */

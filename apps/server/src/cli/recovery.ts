@@ -55,7 +55,7 @@ export const stripeReconcileCommand: CliCommand = {
 };
 
 /** `2026-11-30T12:00:00Z`, `2026-11-30`, or a duration back from now: `90m`, `6h`, `3d`. */
-export function parseSince(text: string, now = Date.now()): Date {
+function parseSince(text: string, now = Date.now()): Date {
   const relative = /^(\d+)([mhd])$/.exec(text);
   const at = relative
     ? new Date(now - Number(relative[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'm' | 'h' | 'd'])

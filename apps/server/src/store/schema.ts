@@ -167,7 +167,7 @@ const aiDetectionAnswers = pgTable(
 );
 
 /** Leases of periodic jobs that run on one replica at a time (migration 0012_job_leases). */
-export const jobLeases = pgTable('job_leases', {
+const jobLeases = pgTable('job_leases', {
   name: text('name').primaryKey(),
   holder: text('holder').notNull(),
   lockedUntil: timestamp('locked_until', { withTimezone: true }).notNull(),
