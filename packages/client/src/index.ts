@@ -1,3 +1,4 @@
+export { subscribeStatus, type StatusSubscription, type SubscribeStatusOptions } from './live.js';
 export { createClient, trpcUrlOf, type AppRouter, type ClientOptions, type VerifiedditClient } from './client.js';
 export { getErrorCode, getRequestId, getRetryAfterSeconds, getValidationIssues, isApiError, type ApiError, type ValidationIssue } from './errors.js';
-export { ERROR_CODES, isErrorCode, type ErrorCode, type HealthOutput } from '@verifieddit/contracts';
+export { ERROR_CODES, isErrorCode, type ErrorCode, type HealthOutput, type SubscriptionStatusOutput } from '@verifieddit/contracts';

@@ -1,4 +1,6 @@
-import type { QueryClient } from '@tanstack/react-query';
+import { useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
+import { useEffect } from 'react';
+import { subscribeStatus } from './live.js';
 import { createTRPCContext, createTRPCOptionsProxy, type TRPCOptionsProxy } from '@trpc/tanstack-react-query';
 import type { TRPCClient } from '@trpc/client';
 import type { AppRouter } from '@verifieddit/server';
@@ -35,3 +37,23 @@ export function createVerifiedditQueryOptions(options: ClientOptions & { queryCl
 }
 
 export { createClient, type ClientOptions };
+
+/**
+ * `billing.subscriptionStatus` as a TanStack query kept live: while mounted, the status stream
+ * (`billing.onStatusChange`, SSE) writes every change into the query cache, so every component
+ * reading the status re-renders when a subscription changes, on any tab or server.
+ */
+export function useLiveSubscriptionStatus() {
+  const api = useVerifieddit();
+  const client = useVerifiedditClient();
+  const queryClient = useQueryClient();
+  const queryKey = api.billing.subscriptionStatus.queryKey();
+  const keyText = JSON.stringify(queryKey);
+  useEffect(() => {
+    const live = subscribeStatus(client, (status) => queryClient.setQueryData(queryKey, status));
+    return () => live.unsubscribe();
+    // The key is compared by value: a new array each render is the same key.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [client, queryClient, keyText]);
+  return useQuery(api.billing.subscriptionStatus.queryOptions());
+}
