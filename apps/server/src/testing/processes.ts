@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 /** The server package's folder, where `src/main.ts` runs from under tsx. */
 export const serverDir = fileURLToPath(new URL('../..', import.meta.url));
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on right now (for child processes that must be told theirs). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {

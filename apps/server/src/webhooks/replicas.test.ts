@@ -1,25 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, serverDir } from '../testing/processes.js';
 import { SubscriptionRepository } from '../billing/subscriptions.js';
 import { signedDelivery, stripeScenario, type EventFixture } from '../testing/stripe-events.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
 import { postgresTargetOrUndefined, type TestStore } from '../testing/stores.js';
 
 const SECRET = 'whsec_replicaTestSecret';
-const serverDir = fileURLToPath(new URL('../..', import.meta.url));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** A real server process, started the way production starts one (main.ts), on the shared database. */
 async function startReplica(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; output: () => string }> {
