@@ -20,6 +20,7 @@ import { localWebhookSecret, usesLocalWebhookSecret } from './webhooks/local-sec
 import { wireWebhooks, type WebhookWiring } from './webhooks/wiring.js';
 import { startRecoveryJob } from './webhooks/recovery-job.js';
 import { startChangeHistoryPruning } from './billing/changes/status-streams.js';
+import { startSubscriptionEvents } from './billing/changes/outbound.js';
 
 declare const __APP_VERSION__: string | undefined;
 export const APP_VERSION = typeof __APP_VERSION__ === 'string' ? __APP_VERSION__ : '0.0.0-dev';
@@ -124,6 +125,14 @@ export async function buildRuntime(config: Config, logger: Logger): Promise<Runt
           log: logger,
           intervalMs: config.stripeRecoveryIntervalSeconds * 1000,
         }),
+    });
+  }
+  // Applied subscription updates leave the process (SUBSCRIPTION_EVENTS_URL), from the outbox, on one replica at a time.
+  const events = config.subscriptionEvents;
+  if (events) {
+    background.push({
+      name: 'subscription-events',
+      start: () => startSubscriptionEvents({ store, url: events.url, secret: events.secret, log: logger, ...(interval ? { intervalMs: interval } : {}) }),
     });
   }
   const workers = startBackgroundWorkers(config.role, background, logger);

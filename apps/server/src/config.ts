@@ -146,6 +146,11 @@ const envSchema = z.object({
   STRIPE_RECOVERY_INTERVAL_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(7 * 86_400).default(3600)),
   LIVE_STREAMS_PER_ACCOUNT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(1000).default(5)),
   SUBSCRIPTION_CHANGES_KEEP_HOURS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(24 * 30).default(24)),
+  SUBSCRIPTION_EVENTS_URL: httpUrl,
+  SUBSCRIPTION_EVENTS_SECRET: z.preprocess(
+    emptyToUndefined,
+    z.string().min(16, 'must be at least 16 characters (receivers verify the signature with it)').optional(),
+  ),
   WORKER_INTERVAL_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(50).max(3_600_000).optional()),
   METRICS_TOKEN: z.preprocess(
     emptyToUndefined,
@@ -213,6 +218,8 @@ export interface Config {
     /** How long applied changes are kept for streams to resume from (Last-Event-ID). */
     changesKeepHours: number;
   };
+  /** Each applied SubscriptionUpdate is posted here, signed with `secret`; undefined: off. */
+  subscriptionEvents: { url: string; secret: string } | undefined;
   /** What this process does: serve the API, take webhooks, run background workers (see roles.ts). */
   role: Role;
   /** How often each background worker polls; undefined: each worker's own default (retries 5 s, outbox 10 s). */
@@ -242,6 +249,7 @@ const FILE_SECRETS = [
   'CLERK_JWT_KEY',
   'SIGHTENGINE_API_SECRET',
   'METRICS_TOKEN',
+  'SUBSCRIPTION_EVENTS_SECRET',
 ] as const;
 
 /** Every variable the server reads; `turbo.json` and `.env.example` must list each (a test checks). */
@@ -300,6 +308,9 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
   if (e.STRIPE_SECRET_KEY?.startsWith('sk_live_') && e.NODE_ENV !== 'production') {
     problems.push('STRIPE_SECRET_KEY: a live key (sk_live_) is refused outside NODE_ENV=production');
   }
+  if (Boolean(e.SUBSCRIPTION_EVENTS_URL) !== Boolean(e.SUBSCRIPTION_EVENTS_SECRET)) {
+    problems.push('SUBSCRIPTION_EVENTS_URL and SUBSCRIPTION_EVENTS_SECRET: set both or neither');
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const secrets = [
@@ -309,6 +320,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
     e.SIGHTENGINE_API_SECRET,
     passwordOf(e.DATABASE_URL),
     e.METRICS_TOKEN,
+    e.SUBSCRIPTION_EVENTS_SECRET,
   ].filter((value): value is string => typeof value === 'string' && value.length >= 4);
 
   return {
@@ -350,6 +362,8 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
     },
     stripeRecoveryIntervalSeconds: e.STRIPE_RECOVERY_INTERVAL_SECONDS,
     live: { streamsPerAccount: e.LIVE_STREAMS_PER_ACCOUNT, changesKeepHours: e.SUBSCRIPTION_CHANGES_KEEP_HOURS },
+    subscriptionEvents:
+      e.SUBSCRIPTION_EVENTS_URL && e.SUBSCRIPTION_EVENTS_SECRET ? { url: e.SUBSCRIPTION_EVENTS_URL, secret: e.SUBSCRIPTION_EVENTS_SECRET } : undefined,
     role: e.ROLE,
     workerIntervalMs: e.WORKER_INTERVAL_MS,
     metricsToken: e.METRICS_TOKEN,

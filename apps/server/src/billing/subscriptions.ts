@@ -40,6 +40,8 @@ export class SubscriptionRepository {
   constructor(
     private readonly store: Store,
     private readonly changes?: SubscriptionChanges,
+    /** Also queue each applied update in `subscription_event_outbox` (SUBSCRIPTION_EVENTS_URL is set). */
+    private readonly options: { eventOutbox?: boolean } = {},
   ) {}
 
   async apply(update: SubscriptionUpdate): Promise<ApplyOutcome> {
@@ -80,12 +82,19 @@ export class SubscriptionRepository {
       })
       .returning({ accountId: subscriptions.accountId });
     const snapshot = JSON.stringify(toStatusOutput(values));
+    // The outbox row is written by the same statement as the change: it exists exactly when the change does.
+    const outbox = this.options.eventOutbox
+      ? sql`, queued AS (
+        INSERT INTO subscription_event_outbox (change_id, payload)
+        SELECT id, ${JSON.stringify(outboundUpdate(update))}::jsonb FROM change
+      )`
+      : sql``;
     const result = await this.store.db.execute<{ id: number | string }>(sql`
       WITH written AS ${written},
       change AS (
         INSERT INTO subscription_changes (account_id, status)
         SELECT account_id, ${snapshot}::jsonb FROM written RETURNING id, account_id
-      )
+      )${outbox}
       SELECT id, pg_notify(${SUBSCRIPTION_CHANGES_CHANNEL}, json_build_object('id', id, 'accountId', account_id)::text) FROM change`);
     const [change] = (result as unknown as { rows: { id: number | string }[] }).rows;
     if (change) {
@@ -147,6 +156,24 @@ export class SubscriptionRepository {
     const rows = await this.store.db.delete(subscriptionChanges).where(lt(subscriptionChanges.createdAt, olderThan)).returning({ id: subscriptionChanges.id });
     return rows.length;
   }
+}
+
+/** The update as posted to SUBSCRIPTION_EVENTS_URL (dates as ISO strings). */
+function outboundUpdate(update: SubscriptionUpdate): Record<string, unknown> {
+  return {
+    eventId: update.eventId,
+    accountId: update.accountId,
+    provider: update.provider,
+    providerCustomerId: update.providerCustomerId,
+    providerSubscriptionId: update.providerSubscriptionId,
+    planId: update.planId,
+    status: update.status,
+    features: update.features,
+    currentPeriodEnd: update.currentPeriodEnd?.toISOString() ?? null,
+    cancelAtPeriodEnd: update.cancelAtPeriodEnd,
+    sourceCreated: update.sourceCreated,
+    sourceRank: update.sourceRank,
+  };
 }
 
 const NO_SUBSCRIPTION: SubscriptionStatusOutput = { status: 'none', plan: null, features: [], currentPeriodEnd: null, cancelAtPeriodEnd: false, provider: null };

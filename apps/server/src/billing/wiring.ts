@@ -61,7 +61,7 @@ export function wireBilling(
   const catalog = options.catalog ?? new StoreCatalog(store);
   const customers = new CustomerRepository(store);
   const changes = options.changes ?? new InProcessSubscriptionChanges();
-  const subscriptions = new SubscriptionRepository(store, changes);
+  const subscriptions = new SubscriptionRepository(store, changes, { eventOutbox: config.subscriptionEvents !== undefined });
   const statuses = new CachedSubscriptionReader(subscriptions, changes);
   const mounts: BillingWiring['mounts'] = [];
   const stripe = config.stripe.secretKey

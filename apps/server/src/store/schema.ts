@@ -175,6 +175,21 @@ const jobLeases = pgTable('job_leases', {
   lastSuccessAt: timestamp('last_success_at', { withTimezone: true }),
 });
 
+/** Applied updates to post to SUBSCRIPTION_EVENTS_URL, keyed by change id (migration 0015). */
+const subscriptionEventOutbox = pgTable(
+  'subscription_event_outbox',
+  {
+    changeId: bigint('change_id', { mode: 'number' }).primaryKey(),
+    payload: jsonb('payload').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    lastError: text('last_error'),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('subscription_event_outbox_due_idx').on(t.nextAttemptAt)],
+);
+
 export const schema = {
   customers,
   subscriptions,
@@ -190,4 +205,5 @@ export const schema = {
   localCheckoutPayments,
   aiDetectionAnswers,
   jobLeases,
+  subscriptionEventOutbox,
 };
