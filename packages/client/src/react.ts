@@ -52,8 +52,7 @@ export function useLiveSubscriptionStatus() {
   useEffect(() => {
     const live = subscribeStatus(client, (status) => queryClient.setQueryData(queryKey, status));
     return () => live.unsubscribe();
-    // The key is compared by value: a new array each render is the same key.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // keyText, not queryKey: the key is compared by value, and a new array each render is the same key.
   }, [client, queryClient, keyText]);
   return useQuery(api.billing.subscriptionStatus.queryOptions());
 }
