@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type Stripe from 'stripe';
 import type { MappedEvent, RecoverySource, VerifiedEvent } from '../ports.js';
 import { HANDLED_EVENT_TYPES, updateFrom, type EventMappingDeps } from './events.js';
@@ -14,10 +15,13 @@ export function stripeRecoverySource(stripe: Stripe, mapping: EventMappingDeps, 
   return {
     async *subscriptions(options = {}) {
       const readAt = Math.floor(now() / 1000);
+      // Each listing is a new observation: the ordered upsert drops an update whose id it already holds,
+      // so an id made of the second alone would make a second reconcile in that second repair nothing.
+      const run = randomBytes(4).toString('hex');
       const list = stripe.subscriptions.list({ status: 'all', limit: PAGE, ...(options.customerId ? { customer: options.customerId } : {}) });
       for await (const raw of list) {
         const sub = stripeSubscriptionToProvider(raw);
-        const mapped: MappedEvent = await updateFrom(sub, undefined, { id: `reconcile_${sub.id}_${readAt}`, created: readAt }, mapping, true);
+        const mapped: MappedEvent = await updateFrom(sub, undefined, { id: `reconcile_${sub.id}_${readAt}_${run}`, created: readAt }, mapping, true);
         yield { ...mapped, subscriptionId: sub.id };
       }
     },
