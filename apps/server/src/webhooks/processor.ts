@@ -1,5 +1,6 @@
 import type { ApplyOutcome, SubscriptionWriter, WebhookEventSource } from '../billing/ports.js';
 import type { LogPort } from '../logger.js';
+import { startPeriodicWorker, type PeriodicWorker } from '../jobs/periodic.js';
 import { isStoreUnavailable } from '../store/store.js';
 import type { InboxRow, WebhookInbox } from './inbox.js';
 
@@ -91,17 +92,7 @@ export class WebhookProcessor {
   }
 
   /** The background retry loop; `stop()` waits for the pass in flight. */
-  start(intervalMs = 5_000): { stop(): Promise<void> } {
-    let running: Promise<unknown> = Promise.resolve();
-    const timer = setInterval(() => {
-      running = running.then(() => this.runDue()).catch((error: unknown) => this.deps.log.error({ err: error }, 'webhook retry pass failed'));
-    }, intervalMs);
-    timer.unref();
-    return {
-      async stop() {
-        clearInterval(timer);
-        await running;
-      },
-    };
+  start(intervalMs = 5_000): PeriodicWorker {
+    return startPeriodicWorker({ name: 'webhook retries', intervalMs, run: () => this.runDue(), log: this.deps.log });
   }
 }

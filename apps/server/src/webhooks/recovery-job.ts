@@ -3,6 +3,7 @@ import { reconcileSubscriptions } from '../billing/reconcile.js';
 import type { RecoverySource } from '../billing/ports.js';
 import type { SubscriptionRepository } from '../billing/subscriptions.js';
 import type { LogPort } from '../logger.js';
+import { startPeriodicWorker, type PeriodicWorker } from '../jobs/periodic.js';
 import type { Store } from '../store/ports.js';
 import { catchUpEvents } from './catch-up.js';
 import type { WebhookInbox } from './inbox.js';
@@ -58,22 +59,14 @@ export async function runRecoveryOnce(options: RecoveryJobOptions): Promise<'ran
   }
 }
 
-export function startRecoveryJob(options: RecoveryJobOptions): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
+export function startRecoveryJob(options: RecoveryJobOptions): PeriodicWorker {
   const holder = options.holder ?? `recovery_${randomUUID()}`;
-  const tick = () => {
-    running = running
-      .then(() => runRecoveryOnce({ ...options, holder }))
-      .catch((error) => options.log.warn({ err: error }, 'stripe recovery failed; the next interval retries'));
-  };
-  // Check often (another replica may have held the lease); the lease makes it run once per interval.
-  const timer = setInterval(tick, Math.max(1_000, Math.min(60_000, options.intervalMs / 4)));
-  timer.unref();
-  tick();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodicWorker({
+    name: 'stripe recovery',
+    // Check often (another replica may have held the lease); the lease makes it run once per interval.
+    intervalMs: Math.max(1_000, Math.min(60_000, options.intervalMs / 4)),
+    run: () => runRecoveryOnce({ ...options, holder }),
+    log: options.log,
+    runAtStart: true,
+  });
 }

@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { LogPort } from '../../logger.js';
+import { startPeriodicWorker, type PeriodicWorker } from '../../jobs/periodic.js';
 import type { Store } from '../../store/ports.js';
 
 const JOB = 'subscription-events';
@@ -96,27 +97,16 @@ async function postSubscriptionEventsOnce(options: SubscriptionEventsOptions & {
 }
 
 /** The background loop (registered in bootstrap only when SUBSCRIPTION_EVENTS_URL is set). */
-export function startSubscriptionEvents(options: SubscriptionEventsOptions): { stop(): Promise<void> } {
+export function startSubscriptionEvents(options: SubscriptionEventsOptions): PeriodicWorker {
   const holder = options.holder ?? `subscription-events_${randomUUID()}`;
-  let running: Promise<unknown> = Promise.resolve();
-  let busy = false;
-  const tick = () => {
-    if (busy) return;
-    busy = true;
-    running = postSubscriptionEventsOnce({ ...options, holder })
-      .catch((error) => options.log.warn({ err: error }, 'subscription events pass failed; the next interval retries'))
-      .finally(() => {
-        busy = false;
-      });
-  };
-  const timer = setInterval(tick, options.intervalMs ?? 2_000);
-  timer.unref();
-  tick();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
+  return startPeriodicWorker({
+    name: 'subscription events',
+    intervalMs: options.intervalMs ?? 2_000,
+    run: () => postSubscriptionEventsOnce({ ...options, holder }),
+    log: options.log,
+    runAtStart: true,
+    afterStop: async () => {
       await options.store.query(`UPDATE job_leases SET locked_until = now() WHERE name = $1 AND holder = $2`, [JOB, holder]).catch(() => {});
     },
-  };
+  });
 }

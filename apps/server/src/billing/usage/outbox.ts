@@ -1,4 +1,5 @@
 import type { LogPort } from '../../logger.js';
+import { startPeriodicWorker, type PeriodicWorker } from '../../jobs/periodic.js';
 import type { Store } from '../../store/ports.js';
 import type { FlushResult, UsageMeter, UsageOutbox } from '../ports.js';
 
@@ -115,28 +116,21 @@ async function flushUsageOutbox(options: OutboxOptions): Promise<FlushResult> {
 }
 
 /** Runs the outbox every `intervalMs` until stopped. */
-function startUsageOutbox(options: OutboxOptions & { intervalMs?: number }): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
+function startUsageOutbox(options: OutboxOptions & { intervalMs?: number }): PeriodicWorker {
   const intervalMs = options.intervalMs ?? 10_000;
   // The first pass examines every parked row; later ones only accounts whose customer appeared
   // lately (a window well above the interval, so a slow or skipped pass loses nothing).
   let firstPass = true;
-  const timer = setInterval(() => {
-    const releaseRecentSeconds = firstPass ? undefined : Math.max(600, (20 * intervalMs) / 1000);
-    running = running
-      .then(() => flushUsageOutbox({ ...options, ...(releaseRecentSeconds === undefined ? {} : { releaseRecentSeconds }) }))
-      .then(() => {
-        firstPass = false;
-      })
-      .catch((error) => options.log.warn({ err: error }, 'usage outbox flush failed'));
-  }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
+  return startPeriodicWorker({
+    name: 'usage outbox',
+    intervalMs,
+    run: async () => {
+      const releaseRecentSeconds = firstPass ? undefined : Math.max(600, (20 * intervalMs) / 1000);
+      await flushUsageOutbox({ ...options, ...(releaseRecentSeconds === undefined ? {} : { releaseRecentSeconds }) });
+      firstPass = false;
     },
-  };
+    log: options.log,
+  });
 }
 
 /** The outbox as the rest of the server sees it: a pass on demand, or the background loop. */
