@@ -1,9 +1,13 @@
 /**
- * Forward-only SQL migrations, embedded so the single-file bundle carries them.
- * Append new entries; never edit an applied one.
+ * Forward-only SQL migrations, embedded so the single-file bundle carries them, applied in list order.
+ * Append new entries with the next number (`migrate` refuses a list that is not strictly increasing);
+ * never edit an applied one.
  */
 export interface Migration {
+  /** `NNNN_name`; the number orders migrations. */
   id: string;
+  /** The id this migration was applied under before the renumbering (issue 10); such rows are renamed. */
+  formerId?: string;
   sql: string;
 }
 
@@ -60,7 +64,8 @@ export const migrations: Migration[] = [
     `,
   },
   {
-    id: '0004_catalog',
+    id: '0002_catalog',
+    formerId: '0004_catalog',
     sql: `
       CREATE TABLE catalogs (
         version bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -115,7 +120,8 @@ export const migrations: Migration[] = [
     `,
   },
   {
-    id: '0002_webhooks',
+    id: '0004_webhooks',
+    formerId: '0002_webhooks',
     sql: `
       -- Lease-based claims: a replica processes an event only while it holds an unexpired lease,
       -- so concurrent deliveries and the retry worker never work on one event at once.
@@ -128,7 +134,8 @@ export const migrations: Migration[] = [
     `,
   },
   {
-    id: '0012_subscription_changes',
+    id: '0005_subscription_changes',
+    formerId: '0012_subscription_changes',
     sql: `
       -- A short history of applied subscription changes (one row per change that the ordered upsert
       -- let through), so any replica can replay a live status stream from an SSE Last-Event-ID.
@@ -143,7 +150,8 @@ export const migrations: Migration[] = [
     `,
   },
   {
-    id: '0013_local_billing',
+    id: '0006_local_billing',
+    formerId: '0013_local_billing',
     sql: `
       -- Server secrets generated once and shared by every replica (e.g. the local billing link key).
       CREATE TABLE settings (
@@ -161,7 +169,8 @@ export const migrations: Migration[] = [
     `,
   },
   {
-    id: '0014_ai_detection_answers',
+    id: '0007_ai_detection_answers',
+    formerId: '0014_ai_detection_answers',
     sql: `
       -- Which verdict each account has been given for an image, and since when: a detection answer says
       -- \`cached\` only for the account's own repeat, never because another account checked the image.
@@ -175,7 +184,8 @@ export const migrations: Migration[] = [
     `,
   },
   {
-    id: '0012_job_leases',
+    id: '0008_job_leases',
+    formerId: '0012_job_leases',
     sql: `
       -- Periodic jobs that must run on one replica at a time, once per interval (reconcile + catch-up).
       CREATE TABLE job_leases (
@@ -188,7 +198,8 @@ export const migrations: Migration[] = [
     `,
   },
   {
-    id: '0015_subscription_event_outbox',
+    id: '0009_subscription_event_outbox',
+    formerId: '0015_subscription_event_outbox',
     sql: `
       -- Applied SubscriptionUpdates waiting to be posted to SUBSCRIPTION_EVENTS_URL, keyed by the
       -- subscription_changes id and written by the same statement as the change (only when enabled).

@@ -80,7 +80,7 @@ const catalogs = pgTable('catalogs', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-/** AI detection verdicts by image SHA-256, and the cross-replica single-flight claim (migration 0003). */
+/** AI detection verdicts by image SHA-256, and the cross-replica single-flight claim (migration 0003_ai_detect). */
 const aiDetections = pgTable('ai_detections', {
   sha256: text('sha256').primaryKey(),
   /** pending | done */
@@ -123,7 +123,7 @@ const usageLedger = pgTable(
   (t) => [index('usage_ledger_outbox_idx').on(t.status, t.nextAttemptAt), index('usage_ledger_account_idx').on(t.accountId, t.period)],
 );
 
-/** A short history of applied subscription changes (migration 0012): live streams replay from it. */
+/** A short history of applied subscription changes (migration 0005_subscription_changes): live streams replay from it. */
 export const subscriptionChanges = pgTable(
   'subscription_changes',
   {
@@ -166,7 +166,7 @@ const aiDetectionAnswers = pgTable(
   (t) => [primaryKey({ columns: [t.accountId, t.imageSha256] })],
 );
 
-/** Leases of periodic jobs that run on one replica at a time (migration 0012_job_leases). */
+/** Leases of periodic jobs that run on one replica at a time (migration 0008_job_leases). */
 const jobLeases = pgTable('job_leases', {
   name: text('name').primaryKey(),
   holder: text('holder').notNull(),
@@ -175,7 +175,7 @@ const jobLeases = pgTable('job_leases', {
   lastSuccessAt: timestamp('last_success_at', { withTimezone: true }),
 });
 
-/** Applied updates to post to SUBSCRIPTION_EVENTS_URL, keyed by change id (migration 0015). */
+/** Applied updates to post to SUBSCRIPTION_EVENTS_URL, keyed by change id (migration 0009_subscription_event_outbox). */
 const subscriptionEventOutbox = pgTable(
   'subscription_event_outbox',
   {

@@ -5,9 +5,10 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import { acquireLock, currentHolder } from './embedded-lock.js';
-import { migrations as defaultMigrations, type Migration } from './migrations.js';
 import type { Database, Session, Store } from './ports.js';
 import { schema } from './schema.js';
+
+export { migrate } from './migrate.js';
 
 export interface OpenStoreOptions {
   /** postgres://… selects a real PostgreSQL; otherwise embedded PGlite. */
@@ -174,47 +175,6 @@ export function dumpDataDir(store: Store): Promise<Blob> {
   const dump = (store as Store & { dumpDataDir?(): Promise<Blob> }).dumpDataDir;
   if (!dump) throw new Error('only an in-memory PGlite store can be dumped');
   return dump();
-}
-
-/** Arbitrary but fixed: every replica must use the same key so only one migrates at a time. */
-const MIGRATION_LOCK_KEY = 724_115_001;
-
-export interface MigrationResult {
-  applied: string[];
-  alreadyApplied: string[];
-}
-
-/**
- * Applies pending migrations, each in its own transaction, under a session advisory lock so that
- * replicas starting together on one PostgreSQL wait for each other instead of migrating twice.
- */
-export async function migrate(store: Store, list: Migration[] = defaultMigrations): Promise<MigrationResult> {
-  return store.withSession(async (session) => {
-    await session.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    try {
-      await session.exec(
-        'CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
-      );
-      const done = new Set((await session.query<{ id: string }>('SELECT id FROM schema_migrations')).map((row) => row.id));
-      const applied: string[] = [];
-      for (const migration of list) {
-        if (done.has(migration.id)) continue;
-        await session.exec('BEGIN');
-        try {
-          await session.exec(migration.sql);
-          await session.query('INSERT INTO schema_migrations (id) VALUES ($1)', [migration.id]);
-          await session.exec('COMMIT');
-        } catch (error) {
-          await session.exec('ROLLBACK');
-          throw new Error(`migration ${migration.id} failed: ${(error as Error).message}`, { cause: error });
-        }
-        applied.push(migration.id);
-      }
-      return { applied, alreadyApplied: [...done] };
-    } finally {
-      await session.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
-    }
-  });
 }
 
 /**
