@@ -1,10 +1,10 @@
 // `pnpm bench --profile <item> [--store postgres] [--top N]`: runs the server bundle under
 // `node --cpu-prof` while driving one bench item, then prints the top functions by self time with
-// names and places mapped back to the TypeScript (or dependency) source through dist/index.js.map,
+// names and places mapped back to the TypeScript (or dependency) source through the source maps of dist/index.js and its chunks,
 // and the self time per package. Items: status, webhook, detect, cold-start.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { firstSuccess, load, startProcess, table } from './lib.js';
 import { call, fixtures, prepareStore, serverBundle, type StoreKind } from './setup.js';
@@ -61,8 +61,16 @@ interface CpuProfile {
 }
 
 function analyse(profile: CpuProfile): void {
-  const bundleUrl = `file://${serverBundle}`;
-  const map = new SourceMap(JSON.parse(readFileSync(`${serverBundle}.map`, 'utf8')));
+  // The bundle is split into chunks beside index.js, each with its own source map.
+  const bundleDir = `file://${dirname(serverBundle)}/`;
+  const maps = new Map<string, SourceMap | undefined>();
+  const mapOf = (url: string) => {
+    if (!maps.has(url)) {
+      const file = `${fileURLToPath(url)}.map`;
+      maps.set(url, existsSync(file) ? new SourceMap(JSON.parse(readFileSync(file, 'utf8'))) : undefined);
+    }
+    return maps.get(url);
+  };
   const selfUs = new Map<number, number>();
   profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
 
@@ -76,7 +84,8 @@ function analyse(profile: CpuProfile): void {
     total += us;
     let where = url ? `${shorten(url)}:${lineNumber + 1}` : '';
     let source = url;
-    if (url === bundleUrl && lineNumber >= 0) {
+    const map = url.startsWith(bundleDir) && lineNumber >= 0 ? mapOf(url) : undefined;
+    if (map) {
       const entry = map.findEntry(lineNumber, columnNumber) as { originalSource?: string; originalLine?: number };
       if (entry.originalSource) {
         source = entry.originalSource;

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `pnpm artifact [--out DIR] [--no-build]`: the production artifact. A folder holding everything the
 // server needs at run time and nothing else, started with `node DIR/index.js` or `bun DIR/index.js`:
-//   index.js                        the bundled server (every dependency inlined; migrations embedded)
+//   index.js, *-<hash>.js           the bundled server (every dependency inlined; migrations embedded),
+//                                   split so a cold start compiles only what answers /health first
 //   package.json                    "type": "module", so both runtimes load index.js as ESM
 //   node_modules/@electric-sql/pglite  the one package the bundle cannot inline: PGlite loads its
 //                                   WebAssembly and data files from beside its own module
@@ -82,7 +83,14 @@ if (existsSync(out) && readdirSync(out).length) {
 }
 mkdirSync(out, { recursive: true });
 
-cpSync(bundle, join(out, 'index.js'));
+// index.js and the chunks it imports, found by following its relative imports; never the source maps
+// nor cli.js (index.js runs the same commands).
+const bundleDir = dirname(bundle);
+const shipped = new Set(['index.js']);
+for (const file of shipped) {
+  cpSync(join(bundleDir, file), join(out, file));
+  for (const [, chunk] of readFileSync(join(bundleDir, file), 'utf8').matchAll(/(?:from|import)\s*\(?\s*["']\.\/([\w.-]+\.js)["']/g)) shipped.add(chunk);
+}
 const { version } = JSON.parse(readFileSync(join(serverDir, 'package.json'), 'utf8'));
 writeFileSync(
   join(out, 'package.json'),
@@ -103,6 +111,6 @@ cpSync(pgliteDir, pgliteOut, {
 const total = sizeOf(out);
 process.stdout.write(
   `artifact: ${out} ${mb(total)} ` +
-    `(index.js ${mb(sizeOf(join(out, 'index.js')))}, pglite ${mb(sizeOf(pgliteOut))})\n` +
+    `(server ${mb(total - sizeOf(join(out, 'node_modules')))}, pglite ${mb(sizeOf(pgliteOut))})\n` +
     `  start:   node ${join(options.out, 'index.js')}   (or bun)\n  migrate: node ${join(options.out, 'index.js')} migrate\n`,
 );

@@ -9,6 +9,7 @@ import { wireBilling, type BillingWiring } from './billing/wiring.js';
 import { openSubscriptionChanges } from './billing/changes/bus.js';
 import type { SubscriptionChanges } from './billing/changes/ports.js';
 import type { Config } from './config.js';
+import { APP_VERSION } from './version.js';
 import type { Services } from './context.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -22,8 +23,6 @@ import { startRecoveryJob } from './webhooks/recovery-job.js';
 import { startChangeHistoryPruning } from './billing/changes/status-streams.js';
 import { startSubscriptionEvents } from './billing/changes/outbound.js';
 
-declare const __APP_VERSION__: string | undefined;
-export const APP_VERSION = typeof __APP_VERSION__ === 'string' ? __APP_VERSION__ : '0.0.0-dev';
 
 export interface Wiring {
   services: Services;

@@ -1,12 +1,16 @@
-import { createApp } from './app.js';
-import { startBanner } from './banner.js';
-import { APP_VERSION, buildRuntime } from './bootstrap.js';
-import { runCli } from './cli/index.js';
 import { ConfigError, loadConfig, loadDotEnvIfDevelopment } from './config.js';
 import { createLogger } from './logger.js';
 import { handOver, startingApp } from './http/starting.js';
 import { listen } from './server.js';
 import { StoreLockedError } from './store/embedded-lock.js';
+import { APP_VERSION } from './version.js';
+
+/**
+ * Everything behind the store (billing, Stripe, Clerk, AI detection, the tRPC app) is loaded after the
+ * server listens: the bundle is split, so a replica scaled from zero answers /health once Express and
+ * this file are compiled instead of after the whole server is (most of a cold start on Node is compiling).
+ */
+const loadServer = () => Promise.all([import('./bootstrap.js'), import('./app.js'), import('./banner.js')]);
 
 /**
  * `node index.js` serves; `node index.js <command>` (e.g. `migrate`) runs an operator command, so the
@@ -25,6 +29,7 @@ async function main(argv: string[]): Promise<void> {
     throw error;
   }
   if (argv.length) {
+    const { runCli } = await import('./cli/index.js');
     const code = await runCli(argv, config, { out: (text) => process.stdout.write(`${text}\n`), err: (text) => process.stderr.write(`${text}\n`) });
     process.exit(code);
   }
@@ -32,19 +37,23 @@ async function main(argv: string[]): Promise<void> {
   const logger = createLogger({ level: config.logLevel, pretty: config.logFormat === 'pretty', secrets: config.secrets });
   // Listen first: /health answers while the store opens and migrates; requests that need the store
   // wait for it (src/http/starting.ts), then the real app takes the server over.
-  const starting = buildRuntime(config, logger).then((runtime) => ({
-    runtime,
-    app: createApp({
-      logger,
-      services: runtime.services,
-      mounts: runtime.mounts,
-      role: { name: config.role, workers: runtime.workers.names },
-      metrics: { metrics: runtime.metrics, token: config.metricsToken },
-    }),
-  }));
+  const starting = loadServer().then(async ([{ buildRuntime }, { createApp }, { startBanner }]) => {
+    const runtime = await buildRuntime(config, logger);
+    return {
+      runtime,
+      startBanner,
+      app: createApp({
+        logger,
+        services: runtime.services,
+        mounts: runtime.mounts,
+        role: { name: config.role, workers: runtime.workers.names },
+        metrics: { metrics: runtime.metrics, token: config.metricsToken },
+      }),
+    };
+  });
   const early = startingApp({ version: APP_VERSION, role: config.role, startedAt: Date.now(), ready: starting.then((s) => s.app) });
   const running = await listen(early, config.port);
-  const { runtime, app } = await starting;
+  const { runtime, app, startBanner } = await starting;
   handOver(running.server, early, app);
   const banner = startBanner(config, running.port, envFiles);
   if (config.logFormat === 'pretty') logger.info(banner.text);

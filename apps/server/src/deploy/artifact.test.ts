@@ -79,7 +79,12 @@ describe('the production artifact', () => {
   });
 
   it('holds the bundle, its package.json and PGlite, and nothing else', async () => {
-    expect(readdirSync(artifact).sort()).toEqual(['index.js', 'node_modules', 'package.json']);
+    const files = readdirSync(artifact);
+    expect(files.filter((f) => !f.endsWith('.js')).sort()).toEqual(['node_modules', 'package.json']);
+    // The bundle is index.js and the chunks it loads: every other .js file is imported by one of them.
+    const imported = new Set(files.flatMap((f) => (f.endsWith('.js') ? [...readFileSync(join(artifact, f), 'utf8').matchAll(/["']\.\/([\w.-]+\.js)["']/g)].map((m) => m[1]) : [])));
+    expect(files.filter((f) => f.endsWith('.js') && f !== 'index.js' && !imported.has(f))).toEqual([]);
+    expect(files).toContain('index.js');
     expect(readdirSync(join(artifact, 'node_modules'))).toEqual(['@electric-sql']);
     expect(readdirSync(join(artifact, 'node_modules/@electric-sql'))).toEqual(['pglite']);
     const pglite = readdirSync(join(artifact, 'node_modules/@electric-sql/pglite/dist'));
