@@ -1,10 +1,12 @@
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
-import express, { type Express, type RequestHandler } from 'express';
-import type { Context, Services } from './context.js';
+import express, { type Express, type Request, type RequestHandler } from 'express';
+import { createContext, type Services } from './context.js';
 import { AppError } from './errors.js';
-import { bodyGate, DEFAULT_BODY_LIMIT, IMAGE_BODY_LIMIT, jsonBody } from './http/body.js';
+import { bodyLimitOf } from './http/aliases.js';
+import { bodyGate, jsonBody } from './http/body.js';
 import { errorMiddleware, isUnexpected, notFound, toAppError } from './http/errors.js';
 import { hotPaths } from './http/hot-paths.js';
+import { DEFAULT_BODY_LIMIT } from './http/limits.js';
 import { methodGuard } from './http/methods.js';
 import { openApiRoute } from './http/openapi.js';
 import { requestContext, withRequestId } from './http/request-context.js';
@@ -27,9 +29,6 @@ export interface AppDeps {
   metrics?: { metrics: Metrics; token: string | undefined };
 }
 
-const DEFAULT_JSON_BODY_LIMIT = DEFAULT_BODY_LIMIT;
-const IMAGE_JSON_BODY_LIMIT = IMAGE_BODY_LIMIT;
-
 /** Builds the HTTP app. Never listens: `main.ts` does, and tests listen on port 0. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -38,9 +37,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestContext(deps.logger));
   if (deps.metrics) app.use(deps.metrics.metrics.requestTimer(Object.keys(appRouter._def.procedures)));
   app.use(methodGuard());
+  const defaultLimit = deps.jsonBodyLimit ?? DEFAULT_BODY_LIMIT;
+  const limitOf = (req: Request) => bodyLimitOf(req, defaultLimit);
   // Before any route reads a body (the webhook and local pages read their own): bad encodings and
   // declared lengths over the limit are refused without reading.
-  app.use(bodyGate({ defaultLimit: deps.jsonBodyLimit ?? DEFAULT_BODY_LIMIT }));
+  app.use(bodyGate(limitOf));
 
   const role = deps.role?.name ?? 'all';
   app.get('/health', (_req, res) => {
@@ -72,19 +73,13 @@ export function createApp(deps: AppDeps): Express {
 
   // The entitlement read every page load makes, without tRPC's adapter (GET: no body to parse).
   app.use('/trpc', hotPaths(deps.services));
-  // JSON only, limited while read; the image-upload routes get 14 MB, everything else 1 MB.
-  app.use(jsonBody({ defaultLimit: deps.jsonBodyLimit ?? DEFAULT_BODY_LIMIT }));
+  // JSON only, limited while read: the default, or the larger limit a procedure declares in its meta.
+  app.use(jsonBody(limitOf));
   app.use(restAliases(deps.services));
 
   const trpc = createExpressMiddleware({
     router: appRouter,
-    createContext: ({ req, info }): Context => ({
-      requestId: req.id,
-      log: req.log,
-      services: deps.services,
-      authorization: req.get('authorization') ?? bearerFromConnectionParams(info.connectionParams),
-      user: null,
-    }),
+    createContext: ({ req, info }) => createContext(deps.services, req, info.connectionParams),
     onError: ({ error, req, path }) => {
       // Like the Express error middleware: unknown failures and our own 5xx (e.g. a payment provider's
       // error, whose text is kept out of the answer) are logged with their cause.
@@ -101,17 +96,8 @@ export function createApp(deps: AppDeps): Express {
   // The request id is in scope for tRPC errors raised before its context exists.
   app.use('/trpc', (req, res, next) => withRequestId(req.id, () => trpc(req, res, next)));
 
-  app.get('/openapi.json', openApiRoute({ version: deps.services.version }));
+  app.get('/openapi.json', openApiRoute({ version: deps.services.version, defaultBodyLimit: defaultLimit }));
   app.use(notFound);
   app.use(errorMiddleware);
   return app;
-}
-
-/**
- * A browser's EventSource cannot send headers, so SSE subscriptions (httpSubscriptionLink) carry the
- * session token in tRPC's `connectionParams` (`{ token }`) instead of an Authorization header.
- */
-function bearerFromConnectionParams(params: Record<string, string | undefined> | null | undefined): string | undefined {
-  const token = params?.token;
-  return typeof token === 'string' && token ? `Bearer ${token}` : undefined;
 }

@@ -26,3 +26,27 @@ export interface Context {
   authorization: string | undefined;
   user: AuthenticatedUser | null;
 }
+
+/**
+ * What `createContext` reads from a request. Express's Request fits (`id` and `log` are set by
+ * http/request-context.ts); written out so this module, which ships in the SDK's types, names no Express type.
+ */
+export interface ContextRequest {
+  id: string;
+  log: LogPort;
+  headers: { authorization?: string | undefined };
+}
+
+/**
+ * The one way a request becomes a procedure's context: the tRPC adapter, the REST aliases, the hot
+ * path and the tests all call this. A browser's EventSource cannot send headers, so SSE subscriptions
+ * (httpSubscriptionLink) carry the session token in tRPC's `connectionParams` (`{ token }`) instead.
+ */
+export function createContext(services: Services, req: ContextRequest, connectionParams?: Record<string, string | undefined> | null): Context {
+  return { requestId: req.id, log: req.log, services, authorization: req.headers.authorization ?? bearerFrom(connectionParams), user: null };
+}
+
+function bearerFrom(params: Record<string, string | undefined> | null | undefined): string | undefined {
+  const token = params?.token;
+  return typeof token === 'string' && token ? `Bearer ${token}` : undefined;
+}

@@ -9,7 +9,13 @@ export function toTRPCError(error: AppError): TRPCError {
   return new TRPCError({ code: trpcKeyOf(error), message: error.message, cause: error });
 }
 
-const t = initTRPC.context<Context>().create({
+/** What a procedure may declare about itself for the HTTP layer. */
+export interface ProcedureMeta {
+  /** The body limit in bytes when it is larger than the default (image uploads); http/body.ts reads it. */
+  bodyLimit?: number;
+}
+
+const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
   // SSE subscriptions (billing.onStatusChange): a ping every 10 s keeps proxies from closing an idle
   // stream, and a client that hears nothing for 30 s reconnects (with a fresh token) on its own.
   sse: { ping: { enabled: true, intervalMs: 10_000 }, client: { reconnectAfterInactivityMs: 30_000 } },

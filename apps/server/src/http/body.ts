@@ -2,25 +2,14 @@ import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { AppError } from '../errors.js';
-import { isTrpcRequest, sendError, trpcPathOf } from './errors.js';
+import { sendError } from './errors.js';
+import { describeLimit } from './limits.js';
 
-export const DEFAULT_BODY_LIMIT = 1024 * 1024;
-/** Image uploads arrive base64-encoded: 10 MB of bytes is about 13.4 MB of JSON. */
-export const IMAGE_BODY_LIMIT = 14 * 1024 * 1024;
 /** Deeper JSON is refused before it is parsed: no contract nests past a handful of levels, and tRPC re-serialises the body recursively. */
 const MAX_JSON_DEPTH = 32;
 
-/** The routes that take an image upload, and so the larger limit. */
-function isImageUpload(req: Request): boolean {
-  if (req.method !== 'POST') return false;
-  if (isTrpcRequest(req)) return (trpcPathOf(req) ?? '').split(',').includes('aiDetect.check');
-  return req.path === '/ai-detect';
-}
-
-/** The body limit of a request, in bytes, counted after decompression. */
-function bodyLimitOf(req: Request, defaultLimit = DEFAULT_BODY_LIMIT): number {
-  return isImageUpload(req) ? Math.max(IMAGE_BODY_LIMIT, defaultLimit) : defaultLimit;
-}
+/** The body limit of a request in bytes, counted after decompression (http/aliases.ts bodyLimitOf). */
+type LimitOf = (req: Request) => number;
 
 /** `Transfer-Encoding` or a non-zero `Content-Length`: a request without either has nothing to read. */
 function hasBody(req: Request): boolean {
@@ -47,13 +36,13 @@ const refuse = (req: Request, res: Response, error: AppError) => sendError(res, 
  * read their own bodies): refuses what can be refused without reading a byte, so a declared 30 MB
  * body is answered at once and the connection closed instead of being drained.
  */
-export function bodyGate(options: { defaultLimit?: number } = {}): RequestHandler {
+export function bodyGate(limitOf: LimitOf): RequestHandler {
   return (req, res, next) => {
     if (!hasBody(req)) return next();
     const encoding = encodingOf(req);
     if (!(encoding in DECODERS))
       return refuse(req, res, new AppError('UNSUPPORTED_CONTENT_TYPE', `Content-Encoding "${encoding.slice(0, 40)}" is not supported: use gzip, deflate, br or none`));
-    const limit = bodyLimitOf(req, options.defaultLimit);
+    const limit = limitOf(req);
     const declared = Number(req.headers['content-length']);
     // A compressed body can only grow, so a declared length over the limit is over it in any encoding.
     if (Number.isFinite(declared) && declared > limit) return refuse(req, res, tooLarge(limit));
@@ -62,7 +51,7 @@ export function bodyGate(options: { defaultLimit?: number } = {}): RequestHandle
 }
 
 const tooLarge = (limit: number) =>
-  new AppError('PAYLOAD_TOO_LARGE', `Request body is larger than the ${limit >= 1024 * 1024 ? `${limit / (1024 * 1024)} MB` : `${limit} byte`} limit`, {
+  new AppError('PAYLOAD_TOO_LARGE', `Request body is larger than the ${describeLimit(limit)} limit`, {
     details: { limitBytes: limit },
   });
 
@@ -150,14 +139,14 @@ function isJson(req: Request): { ok: true } | { ok: false; reason: string } {
  * while it is read (decompressed bytes count), nested at most MAX_JSON_DEPTH deep. Any other type is
  * refused before a byte is read: tRPC would otherwise buffer multipart and octet-stream bodies whole.
  */
-export function jsonBody(options: { defaultLimit?: number } = {}): RequestHandler {
+export function jsonBody(limitOf: LimitOf): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     if (req.body !== undefined || !hasBody(req)) return next();
     const json = isJson(req);
     if (!json.ok) return refuse(req, res, new AppError('UNSUPPORTED_CONTENT_TYPE', json.reason));
     let raw: Buffer;
     try {
-      raw = await readBody(req, bodyLimitOf(req, options.defaultLimit));
+      raw = await readBody(req, limitOf(req));
     } catch (error) {
       return next(error);
     }

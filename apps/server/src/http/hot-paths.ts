@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { Services } from '../context.js';
+import { createContext, type Services } from '../context.js';
 import type { LogPort } from '../logger.js';
 
 const PATH = '/billing.subscriptionStatus';
@@ -31,13 +31,14 @@ const quiet: LogPort = { debug() {}, info() {}, warn() {}, error() {} };
  * refused token, a store error — falls through to the tRPC mount, which answers it (auth is retried
  * there with the request's logger, so a refusal is logged once and shaped as usual).
  */
-export function hotPaths(services: Pick<Services, 'auth' | 'billing'>): RequestHandler {
+export function hotPaths(services: Services): RequestHandler {
   return (req, res, next) => {
     if (req.method !== 'GET' || !req.url.startsWith(PATH) || req.headers['trpc-accept'] || req.headers.accept?.includes('application/jsonl')) return next();
     const batch = shapeOf(req.url.slice(PATH.length));
     if (batch === undefined) return next();
+    const ctx = createContext(services, { id: req.id, log: quiet, headers: req.headers });
     services.auth
-      .authenticate(req.headers.authorization, quiet)
+      .authenticate(ctx.authorization, ctx.log)
       .then((user) => services.billing.subscriptionStatus(user.id))
       .then((status) => {
         res.setHeader('vary', 'trpc-accept, accept');

@@ -1,20 +1,13 @@
-import {
-  aiDetectCheckInputSchema,
-  aiDetectCheckOutputSchema,
-  checkoutSessionOutputSchema,
-  createCheckoutSessionInputSchema,
-  createPortalSessionInputSchema,
-  errorBodySchema,
-  portalSessionOutputSchema,
-  subscriptionStatusOutputSchema,
-} from '@verifieddit/contracts';
+import { errorBodySchema } from '@verifieddit/contracts';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
+import { procedureAt, procedureBodyLimit, REST_ALIASES, type RestAlias } from './aliases.js';
+import { DEFAULT_BODY_LIMIT, describeLimit } from './limits.js';
 
 /**
- * The OpenAPI 3.1 description of the plain-HTTP surface (the REST aliases and the Stripe webhook).
- * Handwritten paths; every schema comes from the zod contracts, so it cannot drift from validation.
- * The typed API under /trpc is documented by the SDK's types, not here.
+ * The OpenAPI 3.1 description of the plain-HTTP surface: the REST aliases, from their table, and the
+ * Stripe webhook. Every alias schema is its procedure's own zod parser, so it cannot drift from
+ * validation. The typed API under /trpc is documented by the SDK's types, not here.
  */
 
 const schema = (zodSchema: z.ZodType, io: 'input' | 'output') => {
@@ -26,16 +19,53 @@ const json = (name: string) => ({ content: { 'application/json': { schema: ref(n
 const error = (description: string) => ({ description, ...json('Error') });
 
 const bearer = [{ bearerAuth: [] }];
-const commonErrors = {
+const commonErrors = (bodyLimit: number) => ({
   '400': error('The body failed validation (`VALIDATION_FAILED`); `error.message` names every bad field'),
   '401': error('No valid session token (`UNAUTHENTICATED`)'),
-  '413': error('Body over 1 MB, or 14 MB on `/ai-detect`, counted after decompression (`PAYLOAD_TOO_LARGE`)'),
+  '413': error(`Body over ${describeLimit(bodyLimit)}, counted after decompression (\`PAYLOAD_TOO_LARGE\`)`),
   '415': error('Body not `application/json` (UTF-8), or an unsupported `Content-Encoding` (`UNSUPPORTED_CONTENT_TYPE`)'),
   '429': error('Too many requests (`RATE_LIMITED`); wait `Retry-After` seconds'),
   '500': error('Unexpected failure (`INTERNAL`); quote `error.requestId`'),
-};
+});
 
-export function buildOpenApiDocument(options: { version: string; serverUrl?: string }): Record<string, unknown> {
+/** A procedure's input and output parsers, which are the zod contracts it validates with. */
+function parsersOf(alias: RestAlias): { input: z.ZodType | undefined; output: z.ZodType } {
+  const def = procedureAt(alias.procedure)?._def as { inputs?: unknown[]; output?: unknown } | undefined;
+  const [input] = def?.inputs ?? [];
+  if (!(def?.output instanceof z.ZodType) || (input !== undefined && !(input instanceof z.ZodType)))
+    throw new Error(`${alias.procedure}: the OpenAPI document needs zod input and output schemas`);
+  return { input: input as z.ZodType | undefined, output: def.output };
+}
+
+function aliasOperation(alias: RestAlias, defaultBodyLimit: number) {
+  const { openApi } = alias;
+  return {
+    [alias.method]: {
+      operationId: openApi.operationId,
+      summary: openApi.summary,
+      description: `Alias of \`${alias.procedure}\`.${openApi.description ? ` ${openApi.description}` : ''}`,
+      security: bearer,
+      ...(openApi.inputSchema ? { requestBody: { required: true, ...json(openApi.inputSchema) } } : {}),
+      responses: {
+        '200': { description: openApi.outputDescription, ...json(openApi.outputSchema) },
+        ...Object.fromEntries(Object.entries(openApi.errors ?? {}).map(([status, text]) => [status, error(text)])),
+        ...commonErrors(procedureBodyLimit(alias.procedure, defaultBodyLimit)),
+      },
+    },
+  };
+}
+
+function aliasSchemas(): Record<string, Record<string, unknown>> {
+  const schemas: Record<string, Record<string, unknown>> = {};
+  for (const alias of REST_ALIASES) {
+    const { input, output } = parsersOf(alias);
+    if (alias.openApi.inputSchema && input) schemas[alias.openApi.inputSchema] = schema(input, 'input');
+    schemas[alias.openApi.outputSchema] = schema(output, 'output');
+  }
+  return schemas;
+}
+
+export function buildOpenApiDocument(options: { version: string; serverUrl?: string; defaultBodyLimit?: number }): Record<string, unknown> {
   return {
     openapi: '3.1.0',
     info: {
@@ -46,49 +76,7 @@ export function buildOpenApiDocument(options: { version: string; serverUrl?: str
     },
     ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
     paths: {
-      '/create-checkout-session': {
-        post: {
-          operationId: 'createCheckoutSession',
-          summary: 'Start a Stripe Checkout session for the signed-in account',
-          description: 'Alias of `billing.createCheckoutSession`. Give a `plan` or a `priceId`, not both. Redirect URLs must be on an allowed origin.',
-          security: bearer,
-          requestBody: { required: true, ...json('CreateCheckoutSessionInput') },
-          responses: { '200': { description: 'The session; send the browser to `url`', ...json('CheckoutSession') }, ...commonErrors },
-        },
-      },
-      '/create-portal-session': {
-        post: {
-          operationId: 'createPortalSession',
-          summary: 'Open the Stripe customer portal for the signed-in account',
-          description: 'Alias of `billing.createPortalSession`.',
-          security: bearer,
-          requestBody: { required: true, ...json('CreatePortalSessionInput') },
-          responses: { '200': { description: 'Send the browser to `url`', ...json('PortalSession') }, ...commonErrors },
-        },
-      },
-      '/subscription-status': {
-        get: {
-          operationId: 'subscriptionStatus',
-          summary: "The signed-in account's subscription and features",
-          description: 'Alias of `billing.subscriptionStatus`. `status` is `none` for an account that never subscribed.',
-          security: bearer,
-          responses: { '200': { description: 'The current state', ...json('SubscriptionStatus') }, ...commonErrors },
-        },
-      },
-      '/ai-detect': {
-        post: {
-          operationId: 'aiDetect',
-          summary: 'Score how likely an image is AI-generated',
-          description: 'Alias of `aiDetect.check`. Send an http(s) `url`, or base64 `image` bytes with their `mimeType` (at most 10 MB). Counts against the monthly quota.',
-          security: bearer,
-          requestBody: { required: true, ...json('AiDetectCheckInput') },
-          responses: {
-            '200': { description: 'The verdict', ...json('AiDetectCheckOutput') },
-            '402': error('No plan with the `ai-detect` feature, or the monthly quota is used up'),
-            ...commonErrors,
-          },
-        },
-      },
+      ...Object.fromEntries(REST_ALIASES.map((alias) => [alias.path, aliasOperation(alias, options.defaultBodyLimit ?? DEFAULT_BODY_LIMIT)])),
       '/webhook': {
         post: {
           operationId: 'stripeWebhook',
@@ -126,13 +114,7 @@ export function buildOpenApiDocument(options: { version: string; serverUrl?: str
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A Clerk session token' } },
       schemas: {
-        CreateCheckoutSessionInput: schema(createCheckoutSessionInputSchema, 'input'),
-        CheckoutSession: schema(checkoutSessionOutputSchema, 'output'),
-        CreatePortalSessionInput: schema(createPortalSessionInputSchema, 'input'),
-        PortalSession: schema(portalSessionOutputSchema, 'output'),
-        SubscriptionStatus: schema(subscriptionStatusOutputSchema, 'output'),
-        AiDetectCheckInput: schema(aiDetectCheckInputSchema, 'input'),
-        AiDetectCheckOutput: schema(aiDetectCheckOutputSchema, 'output'),
+        ...aliasSchemas(),
         Error: schema(errorBodySchema, 'output'),
       },
     },
@@ -140,7 +122,7 @@ export function buildOpenApiDocument(options: { version: string; serverUrl?: str
 }
 
 /** `GET /openapi.json`: built once, served as JSON. */
-export function openApiRoute(options: { version: string }): RequestHandler {
+export function openApiRoute(options: { version: string; defaultBodyLimit?: number }): RequestHandler {
   let body: string | undefined;
   return (_req, res) => {
     body ??= JSON.stringify(buildOpenApiDocument(options));

@@ -1,38 +1,33 @@
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import type { Context, Services } from '../context.js';
+import { callTRPCProcedure } from '@trpc/server';
+import express, { type Request, type Router } from 'express';
+import { createContext, type Services } from '../context.js';
 import { appRouter } from '../routers/index.js';
-import { createCallerFactory } from '../trpc.js';
-
-const createCaller = createCallerFactory(appRouter);
-type Caller = ReturnType<typeof createCaller>;
+import { REST_ALIASES } from './aliases.js';
 
 /**
  * No body at all is an empty input (the validation names the missing fields); `null` stays `null`.
- * Typed `never` because the procedure validates it: the caller's input type is not checked here.
+ * A GET alias has no input.
  */
-const bodyOf = (req: Request): never => (req.body === undefined ? {} : req.body) as never;
+const inputOf = (req: Request): unknown => (req.method === 'GET' ? undefined : req.body === undefined ? {} : req.body);
 
 /**
- * The classic REST paths existing callers use. Each one calls the very same tRPC procedure (same
- * auth middleware, same contract schemas) through a server-side caller.
+ * The routes of REST_ALIASES. Each calls its tRPC procedure (same auth middleware, same contract
+ * schemas) with the context every entry point builds.
  */
 export function restAliases(services: Services): Router {
   const router = express.Router();
-  const route =
-    (call: (caller: Caller, req: Request) => Promise<unknown>) =>
-    async (req: Request, res: Response, next: NextFunction) => {
-      const ctx: Context = { requestId: req.id, log: req.log, services, authorization: req.get('authorization'), user: null };
+  for (const alias of REST_ALIASES) {
+    const type = alias.method === 'get' ? 'query' : 'mutation';
+    router[alias.method](alias.path, async (req, res, next) => {
       try {
-        res.json(await call(createCaller(ctx), req));
+        const input = inputOf(req);
+        const ctx = createContext(services, req);
+        res.json(await callTRPCProcedure({ router: appRouter, path: alias.procedure, type, ctx, getRawInput: async () => input, signal: undefined, batchIndex: 0 }));
       } catch (error) {
         // The error middleware maps tRPC's validation errors to VALIDATION_FAILED, worded as on tRPC.
         next(error);
       }
-    };
-
-  router.post('/create-checkout-session', route((caller, req) => caller.billing.createCheckoutSession(bodyOf(req))));
-  router.post('/create-portal-session', route((caller, req) => caller.billing.createPortalSession(bodyOf(req))));
-  router.get('/subscription-status', route((caller) => caller.billing.subscriptionStatus()));
-  router.post('/ai-detect', route((caller, req) => caller.aiDetect.check(bodyOf(req))));
+    });
+  }
   return router;
 }

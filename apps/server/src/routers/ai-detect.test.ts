@@ -5,7 +5,7 @@ import { StoreCatalog } from '../billing/catalog.js';
 import { createUsageLedger } from '../billing/usage/ledger.js';
 import { SubscriptionRepository } from '../billing/subscriptions.js';
 import { loadConfig } from '../config.js';
-import type { Context } from '../context.js';
+import { createContext } from '../context.js';
 import { AppError } from '../errors.js';
 import { fakeServices } from '../testing/harness.js';
 import { pngVariant, sha256Hex } from '../testing/images.js';
@@ -54,7 +54,7 @@ describe('aiDetect router (wired from config, Sightengine double)', () => {
       log,
     );
     const services = { ...fakeServices(), aiDetect };
-    callerFor = (authorization) => createCaller({ requestId: 'req_router', log, services, authorization, user: null } satisfies Context);
+    callerFor = (authorization) => createCaller(createContext(services, { id: 'req_router', log, headers: { authorization } }));
   });
   afterAll(async () => {
     await double.close();
