@@ -4,7 +4,7 @@ import { AppError } from '../errors.js';
 import type { LogPort } from '../logger.js';
 import type { Store } from '../store/ports.js';
 import type { AiDetectionSettings, DetectionVerdict } from './ports.js';
-import { Counters, RateBuckets } from './repository.js';
+import { Counters, RateBuckets, type BucketPolicy } from './repository.js';
 import { secondsUntilNextUtcMonth } from './sightengine.js';
 
 /**
@@ -40,6 +40,12 @@ export interface LimitsDeps {
   now: () => Date;
 }
 
+/** A check's limits as the store applies them: the user's token bucket and monthly quota. */
+export interface CheckTerms {
+  rate: { scope: string; policy: BucketPolicy; nowMs: number };
+  quota: { scope: string; period: string; limit: number };
+}
+
 export function createLimits(deps: LimitsDeps) {
   const counters = new Counters(deps.store);
   const buckets = new RateBuckets(deps.store, () => deps.now().getTime());
@@ -52,32 +58,39 @@ export function createLimits(deps: LimitsDeps) {
     return plan?.quotas.aiDetectionsPerMonth ?? 0;
   }
 
+  const rateLimited = (retryAfterSeconds: number) =>
+    new AppError('RATE_LIMITED', 'too many detection requests, slow down', { retryAfterSeconds });
+
   return {
+    rateLimited,
+
     /** Takes one token from the user's bucket, or refuses with RATE_LIMITED and Retry-After. */
     async takeRate(userId: string): Promise<void> {
       const rate = await buckets.take(rateScope(userId), policy);
-      if (!rate.allowed) {
-        throw new AppError('RATE_LIMITED', 'too many detection requests, slow down', { retryAfterSeconds: rate.retryAfterSeconds });
-      }
+      if (!rate.allowed) throw rateLimited(rate.retryAfterSeconds);
     },
 
-    /** Reserves one check of the user's monthly quota, or refuses with QUOTA_EXCEEDED; `refund` gives it back. */
-    async reserveQuota(userId: string): Promise<{ period: string; refund(): Promise<void> }> {
-      const at = deps.now();
+    /** The user's limits at `at`, for the statement that applies them (admission.ts). */
+    async termsOf(userId: string, at: Date): Promise<CheckTerms> {
       const period = periodOf(at);
-      const limit = await quotaOf(userId);
-      const reserved = await counters.reserve(userScope(userId), period, 1, limit);
-      if (reserved === undefined) {
-        const resetsAt = resetOf(at);
-        throw new AppError('QUOTA_EXCEEDED', `monthly detection quota (${limit}) used up; it resets at ${resetsAt.toISOString()}`, {
-          details: { limit, resetsAt: resetsAt.toISOString() },
-          retryAfterSeconds: Math.ceil((resetsAt.getTime() - at.getTime()) / 1000),
-        });
-      }
       return {
-        period,
-        refund: () => counters.add(userScope(userId), period, -1).catch((undo) => deps.log.error({ err: undo, userId }, 'could not return quota')),
+        rate: { scope: rateScope(userId), policy, nowMs: at.getTime() },
+        quota: { scope: userScope(userId), period, limit: await quotaOf(userId) },
       };
+    },
+
+    /** The QUOTA_EXCEEDED refusal of a check at `at`, with the reset as Retry-After. */
+    quotaExceeded(limit: number, at: Date): AppError {
+      const resetsAt = resetOf(at);
+      return new AppError('QUOTA_EXCEEDED', `monthly detection quota (${limit}) used up; it resets at ${resetsAt.toISOString()}`, {
+        details: { limit, resetsAt: resetsAt.toISOString() },
+        retryAfterSeconds: Math.ceil((resetsAt.getTime() - at.getTime()) / 1000),
+      });
+    },
+
+    /** Gives back a reserved check (its detection failed: failures never count). */
+    refund(userId: string, period: string): Promise<void> {
+      return counters.add(userScope(userId), period, -1).catch((undo) => deps.log.error({ err: undo, userId }, 'could not return quota'));
     },
 
     /** Runs one upstream call under the global budget: reserved before, returned on failure, corrected after. */

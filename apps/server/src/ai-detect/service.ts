@@ -1,13 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { MAX_IMAGE_BYTES, type AiDetectCheckInput } from '@verifieddit/contracts';
+import { MAX_IMAGE_BYTES, type AiDetectCheckInput, type AiDetectCheckOutput } from '@verifieddit/contracts';
 import type { CatalogPort, SubscriptionReader, UsageLedger } from '../billing/ports.js';
 import { AppError } from '../errors.js';
 import type { LogPort } from '../logger.js';
 import type { Store } from '../store/ports.js';
-import { AnswerLog } from './answers.js';
+import { admit } from './admission.js';
+import { AnswerLog, type Answer } from './answers.js';
 import { fetchImage, sniffImageType, type FetchImageOptions, type SupportedImageType } from './fetch-image.js';
 import { createLimits } from './limits.js';
-import type { AiDetection, AiDetectionSettings, Detector } from './ports.js';
+import type { AiDetection, AiDetectionSettings, DetectionVerdict, Detector } from './ports.js';
 import { createVerdictCache } from './verdicts.js';
 
 /**
@@ -46,6 +47,18 @@ const sniffed = async (bytes: Buffer): Promise<SupportedImageType> => {
   return mimeType;
 };
 
+function answerOf(verdict: DetectionVerdict, sha256: string, answer: Answer, requestId: string): AiDetectCheckOutput {
+  return {
+    aiGenerated: verdict.aiGenerated,
+    ...(verdict.generators ? { generators: verdict.generators } : {}),
+    imageSha256: sha256,
+    cached: answer.cached,
+    provider: verdict.provider,
+    requestId,
+    checkedAt: answer.checkedAt,
+  };
+}
+
 export function createAiDetection(deps: AiDetectionDeps): AiDetection {
   const now = deps.now ?? (() => new Date());
   const answers = new AnswerLog(deps.store);
@@ -73,14 +86,45 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
 
   return {
     async check({ userId, requestId, input }) {
-      await limits.takeRate(userId);
-      const { bytes, mimeType: knownType } = await bytesOf(input);
-      const sha256 = createHash('sha256').update(bytes).digest('hex');
-      // Bytes with a remembered verdict were sniffed when it was made; anything else is sniffed now.
-      const mimeType = knownType ?? (verdicts.knows(sha256) ? undefined : await sniffed(bytes));
-      const quota = await limits.reserveQuota(userId);
+      const at = now();
+      // A URL is fetched only under the rate limit; an upload's bytes are decoded and hashed first, so
+      // that the token, the quota and a cached verdict cost one statement together (admission.ts).
+      const takenEarly = 'url' in input;
+      if (takenEarly) await limits.takeRate(userId);
+      let image: { bytes: Buffer; sha256: string; mimeType: SupportedImageType | undefined };
+      try {
+        const { bytes, mimeType: knownType } = await bytesOf(input);
+        const sha256 = createHash('sha256').update(bytes).digest('hex');
+        // Bytes with a remembered verdict were sniffed when it was made; anything else is sniffed now.
+        image = { bytes, sha256, mimeType: knownType ?? (verdicts.knows(sha256) ? undefined : await sniffed(bytes)) };
+      } catch (error) {
+        // Bad input is still an attempt: it takes a token, and being rate limited is what it is told first.
+        if (!takenEarly) await limits.takeRate(userId);
+        throw error;
+      }
+      const { bytes, sha256 } = image;
+      const terms = await limits.termsOf(userId, at);
+      const { period } = terms.quota;
+      const usageOf = (cached: boolean) => ({
+        key: `ai-detect:${period}:${userId}:${randomUUID()}`,
+        accountId: userId,
+        period,
+        meter: METER_EVENT_NAME,
+        quantity: 1,
+        imageSha256: sha256,
+        cached,
+      });
+      const admission = await admit(deps.store, deps.usage, { accountId: userId, sha256, terms, takeRate: !takenEarly, usage: usageOf(true), now: at });
+      if (admission.kind === 'rate-limited') throw limits.rateLimited(admission.retryAfterSeconds);
+      if (admission.kind === 'quota-exceeded') throw limits.quotaExceeded(terms.quota.limit, at);
+      if (admission.kind === 'hit') {
+        verdicts.remember(sha256, admission.verdict);
+        return answerOf(admission.verdict, sha256, admission.answer, requestId);
+      }
+
+      // A miss: the token and the quota are taken; one upstream call across replicas (verdicts.ts).
       const upstream = async () => {
-        const type = mimeType ?? (await sniffed(bytes));
+        const type = image.mimeType ?? (await sniffed(bytes));
         if (deps.detector.provider === 'local') return deps.detector.detect(bytes, type);
         return limits.spendBudget(() => deps.detector.detect(bytes, type));
       };
@@ -88,32 +132,14 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
       try {
         result = await verdicts.resolve(sha256, upstream);
       } catch (error) {
-        await quota.refund();
+        await limits.refund(userId, period);
         throw error;
       }
       // The ledger notes whether this check cost an upstream call; the answer only says what this
       // account already knew (see AnswerLog): another account's check of the same image is invisible.
-      const cached = !result.fresh || result.joined;
       const answer = await answers.answer(userId, sha256, result.verdict, result.fresh && !result.joined, now());
-      await deps.usage.record({
-        key: `ai-detect:${quota.period}:${userId}:${randomUUID()}`,
-        accountId: userId,
-        period: quota.period,
-        meter: METER_EVENT_NAME,
-        quantity: 1,
-        imageSha256: sha256,
-        cached,
-      });
-      const { verdict } = result;
-      return {
-        aiGenerated: verdict.aiGenerated,
-        ...(verdict.generators ? { generators: verdict.generators } : {}),
-        imageSha256: sha256,
-        cached: answer.cached,
-        provider: verdict.provider,
-        requestId,
-        checkedAt: answer.checkedAt,
-      };
+      await deps.usage.record(usageOf(!result.fresh || result.joined));
+      return answerOf(result.verdict, sha256, answer, requestId);
     },
 
     usage: (userId) => limits.usage(userId),

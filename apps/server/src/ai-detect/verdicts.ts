@@ -82,6 +82,9 @@ export function createVerdictCache(store: Store, settings: VerdictCacheSettings)
     /** Whether a verdict for these bytes is remembered in this process (its bytes were sniffed then). */
     knows: (sha256: string): boolean => memo.has(sha256),
 
+    /** Remembers a verdict read elsewhere (the admission statement) for `knows`. */
+    remember,
+
     /** The verdict for these bytes; `upstream` runs only when no request anywhere has one or is getting one. */
     resolve(sha256: string, upstream: () => Promise<DetectionVerdict>): Promise<ResolvedVerdict> {
       const existing = inflight.get(sha256);

@@ -1,3 +1,4 @@
+import { statementParams } from '../../store/params.js';
 import type { Store } from '../../store/ports.js';
 import type { CatalogPort, UsageLedger, UsageRecord } from '../ports.js';
 
@@ -6,15 +7,22 @@ import type { CatalogPort, UsageLedger, UsageRecord } from '../ports.js';
  * meter event each row is sent as (the outbox sends it later), so a renamed meter applies to new rows.
  */
 export function createUsageLedger(store: Store, catalog: Pick<CatalogPort, 'meters'>): UsageLedger {
+  async function insertSql(entry: UsageRecord, condition: string, param: (value: unknown) => string): Promise<string> {
+    const meters = await catalog.meters();
+    const eventName = (meters.find((m) => m.eventName === entry.meter) ?? meters[0])?.eventName ?? entry.meter;
+    // Typed placeholders: in INSERT … SELECT, PostgreSQL would otherwise take them as text.
+    return `INSERT INTO usage_ledger (key, account_id, period, event_name, quantity, image_sha256, cached)
+      SELECT ${param(entry.key)}::text, ${param(entry.accountId)}::text, ${param(entry.period)}::text, ${param(eventName)}::text,
+        ${param(entry.quantity)}::integer, ${param(entry.imageSha256 ?? null)}::text, ${param(entry.cached)}::boolean
+      WHERE ${condition}
+      ON CONFLICT (key) DO NOTHING RETURNING key`;
+  }
+
   return {
+    insertSql,
     async record(entry: UsageRecord): Promise<boolean> {
-      const meters = await catalog.meters();
-      const eventName = (meters.find((m) => m.eventName === entry.meter) ?? meters[0])?.eventName ?? entry.meter;
-      const rows = await store.query(
-        `INSERT INTO usage_ledger (key, account_id, period, event_name, quantity, image_sha256, cached)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING RETURNING key`,
-        [entry.key, entry.accountId, entry.period, eventName, entry.quantity, entry.imageSha256 ?? null, entry.cached],
-      );
+      const { values, param } = statementParams();
+      const rows = await store.query(await insertSql(entry, 'true', param), values);
       return rows.length > 0;
     },
   };

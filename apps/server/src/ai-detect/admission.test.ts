@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wire } from '../bootstrap.js';
+import { loadConfig } from '../config.js';
+import { AppError } from '../errors.js';
+import type { Session, Store } from '../store/ports.js';
+import { captureLogger } from '../testing/harness.js';
+import { pngVariant } from '../testing/images.js';
+import { storeTargets, type TestStore } from '../testing/stores.js';
+
+/**
+ * The cached path of `aiDetect.check` as production wires it (bootstrap's `wire`, the local detector),
+ * over the real store with every statement counted: a cached detection is ONE round trip, and the
+ * limits it applies in that statement keep their meaning at their edges and under concurrency.
+ */
+
+/** The store, with the text of every statement it is sent (sessions included). */
+function counting(store: Store): { store: Store; statements: string[] } {
+  const statements: string[] = [];
+  const session = (inner: Session): Session => ({
+    query: (text, params) => (statements.push(text), inner.query(text, params)),
+    exec: (text) => (statements.push(text), inner.exec(text)),
+  });
+  return {
+    statements,
+    store: { ...store, query: (text, params) => (statements.push(text), store.query(text, params)), withSession: (fn) => store.withSession((inner) => fn(session(inner))) },
+  };
+}
+
+let month = 0;
+function service(store: Store, env: Record<string, string> = {}) {
+  // A month of its own per service keeps quotas of tests apart on one store.
+  const at = new Date(Date.UTC(2040 + month++, 0, 15));
+  const config = loadConfig({ NODE_ENV: 'test', AI_DETECT_RATE_BURST: '100', ...env });
+  const wiring = wire(config, store, captureLogger().logger, { aiDetect: { now: () => at } });
+  const check = (userId: string, image: Buffer) => wiring.aiDetect.check({ userId, requestId: 'req_admission', input: { image: image.toString('base64'), mimeType: 'image/png' } });
+  return { check, usage: (userId: string) => wiring.aiDetect.usage(userId), statuses: wiring.billing.statuses };
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'ok';
+  } catch (error) {
+    if (error instanceof AppError) return error.code;
+    throw error;
+  }
+}
+
+describe.each(storeTargets)('one round trip per cached detection on $name', (target) => {
+  let t: TestStore;
+  beforeAll(async () => {
+    t = await target.open();
+  });
+  afterAll(() => t.dispose());
+
+  const ledgerRows = async (accountId: string) =>
+    Number((await t.store.query<{ n: number }>('SELECT count(*)::int AS n FROM usage_ledger WHERE account_id = $1 AND cached', [accountId]))[0]!.n);
+
+  it.each([
+    ['verdicts that never expire', {}],
+    ['a verdict TTL (nothing remembered in the process)', { AI_DETECT_CACHE_TTL_SECONDS: '3600' }],
+  ])('a repeat and another account’s first check of a cached image each make one statement (%s)', async (name, env) => {
+    const { store, statements } = counting(t.store);
+    const s = service(store, env);
+    const image = pngVariant(`${target.name}:trips:${name}`);
+    const [a, b] = [`trips_a:${name}`, `trips_b:${name}`];
+    const first = await s.check(a, image);
+    await s.statuses.statusOf(b); // entitlements are cached apart from detections; warm both accounts
+
+    statements.length = 0;
+    const repeat = await s.check(a, image);
+    expect(statements).toHaveLength(1);
+    expect(repeat).toMatchObject({ cached: true, checkedAt: first.checkedAt });
+
+    statements.length = 0;
+    const other = await s.check(b, image);
+    expect(statements).toHaveLength(1);
+    expect(other.cached).toBe(false);
+    expect((await s.check(b, image)).cached).toBe(true);
+    // Every counted check reached the ledger once, each cached one flagged as cached.
+    expect(await ledgerRows(a)).toBe(1);
+    expect(await ledgerRows(b)).toBe(2);
+  });
+
+  it('refusals are one statement too and charge nothing: no quota, ledger row or answer', async () => {
+    const { store, statements } = counting(t.store);
+    const s = service(store, { AI_DETECT_RATE_BURST: '2' });
+    const image = pngVariant(`${target.name}:refused`);
+    await s.check('refused', image);
+    await s.check('refused', image);
+    statements.length = 0;
+    const error = await s.check('refused', image).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 6 });
+    expect(statements).toHaveLength(1);
+    expect(await s.usage('refused')).toMatchObject({ used: 2 });
+    expect(await ledgerRows('refused')).toBe(1);
+  });
+
+  it('quota at its boundary: with one check left, exactly one of 6 concurrent cached checks passes', async () => {
+    const s = service(t.store);
+    const image = pngVariant(`${target.name}:boundary`);
+    for (let i = 0; i < 9; i++) await s.check('boundary', image); // the free plan allows 10 a month
+    const codes = await Promise.all(Array.from({ length: 6 }, () => codeOf(s.check('boundary', image))));
+    expect(codes.sort()).toEqual(['QUOTA_EXCEEDED', 'QUOTA_EXCEEDED', 'QUOTA_EXCEEDED', 'QUOTA_EXCEEDED', 'QUOTA_EXCEEDED', 'ok']);
+    expect(await s.usage('boundary')).toMatchObject({ used: 10, limit: 10 });
+    expect(await ledgerRows('boundary')).toBe(9); // 1 upstream check + 9 cached, refused ones not recorded
+    expect(await codeOf(s.check('boundary', image))).toBe('QUOTA_EXCEEDED');
+  });
+
+  it('concurrent cached checks of one account: each is counted once, and all are told the same first check time', async () => {
+    const s = service(t.store);
+    const image = pngVariant(`${target.name}:same-account`);
+    await s.check('first_asker', image);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => s.check('same_account', image)));
+    // The first to be recorded reads as news (racing ones may too); the rest and later repeats are its repeats.
+    expect(answers.filter((a) => !a.cached).length).toBeGreaterThanOrEqual(1);
+    const later = await s.check('same_account', image);
+    expect(later.cached).toBe(true);
+    expect(new Set([...answers, later].map((a) => a.checkedAt))).toEqual(new Set([later.checkedAt]));
+    expect(await s.usage('same_account')).toMatchObject({ used: 9 });
+    expect(await ledgerRows('same_account')).toBe(9);
+    const keys = await t.store.query<{ key: string }>('SELECT key FROM usage_ledger WHERE account_id = $1', ['same_account']);
+    expect(new Set(keys.map((row) => row.key)).size).toBe(9);
+  });
+});
