@@ -15,7 +15,8 @@ import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { dutiesOf, startBackgroundWorkers, type BackgroundWorker, type RunningWorkers } from './roles.js';
 import type { Store } from './store/ports.js';
-import { migrate, openStore } from './store/store.js';
+import { openServerStore } from './store/server-store.js';
+import { migrate } from './store/store.js';
 import type { InboxOptions } from './webhooks/inbox.js';
 import { localWebhookSecret, usesLocalWebhookSecret } from './webhooks/local-secret.js';
 import { wireWebhooks, type WebhookWiring } from './webhooks/wiring.js';
@@ -78,10 +79,9 @@ export function wire(config: Config, store: Store, logger: Logger, overrides: Wi
   return { services, billing, aiDetect, webhooks, metrics, mounts: [{ path: '/', handler: webhooks.router }, ...billing.mounts] };
 }
 
-/** Opens the store, migrates it and wires every port. */
-export async function buildRuntime(config: Config, logger: Logger): Promise<Runtime> {
-  // The embedded store is shared on a loopback port so the operator CLI works while the server runs.
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embedded: { share: true, join: false } });
+/** Opens the store (or takes the one main.ts started opening), migrates it and wires every port. */
+export async function buildRuntime(config: Config, logger: Logger, opening: Promise<Store> = openServerStore(config)): Promise<Runtime> {
+  const store = await opening;
   try {
     const result = await migrate(store);
     if (result.applied.length) logger.info({ applied: result.applied }, 'migrations applied');
