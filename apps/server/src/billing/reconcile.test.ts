@@ -5,7 +5,8 @@ import { storeTargets, type TestStore } from '../testing/stores.js';
 import { staticCatalog } from './catalog.js';
 import { reconcileSubscriptions } from './reconcile.js';
 import { stripeRecoverySource } from './stripe/recovery.js';
-import { CustomerRepository, SubscriptionRepository } from './subscriptions.js';
+import { CustomerRepository } from './customers.js';
+import { SubscriptionRepository } from './subscriptions.js';
 
 describe.each(storeTargets)('reconcile against the Stripe double on $name', (target) => {
   let t: TestStore;

@@ -8,7 +8,8 @@ import type {
   SubscriptionStatusOutput,
 } from '@verifieddit/contracts';
 import { AppError } from '../errors.js';
-import type { CustomerRepository, SubscriptionRepository } from './subscriptions.js';
+import type { CustomerRepository } from './customers.js';
+import type { SubscriptionRepository } from './subscriptions.js';
 import type { BillingPort, BillingProvider, CatalogPort, StatusEvent, SubscriptionReader, WatchStatusOptions } from './ports.js';
 
 /** A subscription in any of these states is still the account's live subscription: change it in the portal. */

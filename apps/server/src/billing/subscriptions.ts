@@ -1,12 +1,31 @@
 import { isEntitledStatus, type SubscriptionStatusOutput } from '@verifieddit/contracts';
-import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
-import { customers, subscriptionChanges, subscriptions } from '../store/schema.js';
 import type { Store } from '../store/ports.js';
+import type { Rows } from './rows-until-store.js';
 import { SUBSCRIPTION_CHANGES_CHANNEL } from './changes/bus.js';
 import type { SubscriptionChanges } from './changes/ports.js';
 import { TERMINAL_STATUSES, type ApplyOutcome, type SubscriptionUpdate } from './ports.js';
 
-const terminalList = sql.raw(TERMINAL_STATUSES.map((s) => `'${s}'`).join(', '));
+type SubscriptionRow = Rows['subscriptions'];
+
+const TERMINAL = TERMINAL_STATUSES.map((s) => `'${s}'`).join(', ');
+
+/** The columns an update writes, by name: the upsert's one list. */
+function columnsOf(update: SubscriptionUpdate) {
+  return {
+    account_id: update.accountId,
+    provider: update.provider,
+    provider_customer_id: update.providerCustomerId,
+    provider_subscription_id: update.providerSubscriptionId,
+    plan_id: update.planId,
+    status: update.status,
+    features: update.features,
+    current_period_end: update.currentPeriodEnd,
+    cancel_at_period_end: update.cancelAtPeriodEnd,
+    source_created: update.sourceCreated,
+    source_rank: update.sourceRank,
+    last_event_id: update.eventId,
+  } satisfies Omit<SubscriptionRow, 'updated_at'>;
+}
 
 export interface StoredSubscription {
   accountId: string;
@@ -21,6 +40,38 @@ export interface StoredSubscription {
   sourceCreated: number;
   sourceRank: number;
   lastEventId: string | null;
+}
+
+const toStored = (r: SubscriptionRow): StoredSubscription => ({
+  accountId: r.account_id,
+  provider: r.provider,
+  providerCustomerId: r.provider_customer_id,
+  providerSubscriptionId: r.provider_subscription_id,
+  planId: r.plan_id,
+  status: r.status,
+  features: r.features,
+  currentPeriodEnd: r.current_period_end,
+  cancelAtPeriodEnd: r.cancel_at_period_end,
+  // bigint: node-postgres answers a string, PGlite a number.
+  sourceCreated: Number(r.source_created),
+  sourceRank: r.source_rank,
+  lastEventId: r.last_event_id,
+});
+
+/**
+ * The ordered upsert as common table expressions for a caller's own statement (the webhook inbox
+ * stores an event and applies it in one). `ctes` defines `proposed, prior, written, change,
+ * [queued,] notified`; `outcome` and `changeId` are SQL expressions over them.
+ */
+export interface EmbeddedApply {
+  ctes: string;
+  params: unknown[];
+  /** 'applied' | 'duplicate' | 'tie' | 'stale', or NULL when a concurrent statement created the row first (apply again to know). */
+  outcome: string;
+  /** The id of the change the statement recorded, or NULL. */
+  changeId: string;
+  /** Call once the statement committed: tells this process's subscribers; 'applied' when it changed something. */
+  committed(changeId: number | string | null): 'applied' | undefined;
 }
 
 /**
@@ -45,72 +96,78 @@ export class SubscriptionRepository {
   ) {}
 
   async apply(update: SubscriptionUpdate): Promise<ApplyOutcome> {
-    const values = {
-      accountId: update.accountId,
-      provider: update.provider,
-      providerCustomerId: update.providerCustomerId,
-      providerSubscriptionId: update.providerSubscriptionId,
-      planId: update.planId,
-      status: update.status,
-      features: update.features,
-      currentPeriodEnd: update.currentPeriodEnd,
-      cancelAtPeriodEnd: update.cancelAtPeriodEnd,
-      sourceCreated: update.sourceCreated,
-      sourceRank: update.sourceRank,
-      lastEventId: update.eventId,
-      updatedAt: new Date(),
-    };
-    const { accountId: _key, ...changes } = values;
-    const written = this.store.db
-      .insert(subscriptions)
-      .values(values)
-      .onConflictDoUpdate({
-        target: subscriptions.accountId,
-        set: changes,
-        setWhere: sql`${update.eventId} IS DISTINCT FROM ${subscriptions.lastEventId} AND (
-          (${subscriptions.providerSubscriptionId} = ${update.providerSubscriptionId}
-            AND ${update.status} IN (${terminalList}) AND ${subscriptions.status} NOT IN (${terminalList}))
-          OR (
-            NOT (${subscriptions.providerSubscriptionId} = ${update.providerSubscriptionId} AND ${subscriptions.status} IN (${terminalList}))
-            AND ${
-              update.authoritative
-                ? sql`(${subscriptions.sourceCreated}, ${subscriptions.sourceRank}) <= (${update.sourceCreated}, ${update.sourceRank})`
-                : sql`(${subscriptions.sourceCreated}, ${subscriptions.sourceRank}) < (${update.sourceCreated}, ${update.sourceRank})`
-            }
-          )
-        )`,
-      })
-      .returning({ accountId: subscriptions.accountId });
-    const snapshot = JSON.stringify(toStatusOutput(values));
-    // The outbox row is written by the same statement as the change: it exists exactly when the change does.
-    const outbox = this.options.eventOutbox
-      ? sql`, queued AS (
-        INSERT INTO subscription_event_outbox (change_id, payload)
-        SELECT id, ${JSON.stringify(outboundUpdate(update))}::jsonb FROM change
-      )`
-      : sql``;
-    const result = await this.store.db.execute<{ id: number | string }>(sql`
-      WITH written AS ${written},
-      change AS (
-        INSERT INTO subscription_changes (account_id, status)
-        SELECT account_id, ${snapshot}::jsonb FROM written RETURNING id, account_id
-      )${outbox}
-      SELECT id, pg_notify(${SUBSCRIPTION_CHANGES_CHANNEL}, json_build_object('id', id, 'accountId', account_id)::text) FROM change`);
-    const [change] = (result as unknown as { rows: { id: number | string }[] }).rows;
-    if (change) {
-      this.changes?.publish({ id: Number(change.id), accountId: update.accountId });
-      return 'applied';
-    }
-
+    const upsert = this.embed(update);
+    const [row] = await this.store.query<{ change_id: number | string | null; outcome: ApplyOutcome | null }>(
+      `WITH ${upsert.ctes} SELECT ${upsert.changeId} AS change_id, ${upsert.outcome} AS outcome`,
+      upsert.params,
+    );
+    if (upsert.committed(row?.change_id ?? null)) return 'applied';
+    if (row?.outcome) return row.outcome;
+    // Another statement inserted the account's first row meanwhile: its committed state decides.
     const current = await this.get(update.accountId);
     if (current?.lastEventId === update.eventId) return 'duplicate';
     if (current && current.sourceCreated === update.sourceCreated && current.sourceRank === update.sourceRank) return 'tie';
     return 'stale';
   }
 
+  /**
+   * The ordered upsert for a caller's statement, its parameters numbered from `firstParam`; it writes
+   * only where `gate` (SQL over the caller's CTEs) holds. `prior` locks the stored row before the
+   * upsert reads it, so the outcome is told against the state the upsert saw.
+   */
+  embed(update: SubscriptionUpdate, options: { firstParam?: number; gate?: string } = {}): EmbeddedApply {
+    const first = options.firstParam ?? 1;
+    const values = columnsOf(update);
+    const columns = Object.keys(values).filter((column) => column !== 'account_id');
+    const [row, account, snapshot, channel, outbound] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
+    const keyOrder = update.authoritative ? '<=' : '<';
+    const queued = this.options.eventOutbox
+      ? `queued AS (INSERT INTO subscription_event_outbox (change_id, payload) SELECT id, ${outbound}::jsonb FROM change),`
+      : '';
+    const ctes = `proposed AS (SELECT * FROM jsonb_populate_record(NULL::subscriptions, ${row}::jsonb)),
+      prior AS (SELECT last_event_id, source_created, source_rank FROM subscriptions WHERE account_id = ${account} FOR UPDATE),
+      written AS (
+        INSERT INTO subscriptions AS s (account_id, ${columns.join(', ')}, updated_at)
+        SELECT p.account_id, ${columns.map((c) => `p.${c}`).join(', ')}, now()
+          FROM proposed p LEFT JOIN prior ON true
+         WHERE ${options.gate ?? 'true'}
+        ON CONFLICT (account_id) DO UPDATE SET (${columns.join(', ')}, updated_at) = (${columns.map((c) => `EXCLUDED.${c}`).join(', ')}, now())
+        WHERE EXCLUDED.last_event_id IS DISTINCT FROM s.last_event_id AND (
+          (s.provider_subscription_id = EXCLUDED.provider_subscription_id AND EXCLUDED.status IN (${TERMINAL}) AND s.status NOT IN (${TERMINAL}))
+          OR (NOT (s.provider_subscription_id = EXCLUDED.provider_subscription_id AND s.status IN (${TERMINAL}))
+              AND (s.source_created, s.source_rank) ${keyOrder} (EXCLUDED.source_created, EXCLUDED.source_rank)))
+        RETURNING account_id
+      ),
+      change AS (INSERT INTO subscription_changes (account_id, status) SELECT account_id, ${snapshot}::jsonb FROM written RETURNING id, account_id),
+      ${queued}
+      notified AS (SELECT id, pg_notify(${channel}, json_build_object('id', id, 'accountId', account_id)::text) FROM change)`;
+    const outcome = `CASE WHEN EXISTS (SELECT FROM written) THEN 'applied' ELSE (
+        SELECT CASE WHEN o.last_event_id = p.last_event_id THEN 'duplicate'
+                    WHEN (o.source_created, o.source_rank) = (p.source_created, p.source_rank) THEN 'tie'
+                    ELSE 'stale' END
+          FROM prior o, proposed p) END`;
+    return {
+      ctes,
+      params: [
+        JSON.stringify(values),
+        update.accountId,
+        JSON.stringify(toStatusOutput(update)),
+        SUBSCRIPTION_CHANGES_CHANNEL,
+        ...(this.options.eventOutbox ? [JSON.stringify(outboundUpdate(update))] : []),
+      ],
+      outcome,
+      changeId: '(SELECT id FROM notified)',
+      committed: (changeId) => {
+        if (changeId === null) return undefined;
+        this.changes?.publish({ id: Number(changeId), accountId: update.accountId });
+        return 'applied';
+      },
+    };
+  }
+
   async get(accountId: string): Promise<StoredSubscription | undefined> {
-    const [row] = await this.store.db.select().from(subscriptions).where(eq(subscriptions.accountId, accountId)).limit(1);
-    return row;
+    const [row] = await this.store.query<SubscriptionRow>('SELECT * FROM subscriptions WHERE account_id = $1', [accountId]);
+    return row ? toStored(row) : undefined;
   }
 
   /** The provider customer on the account's subscription, if any. */
@@ -125,55 +182,38 @@ export class SubscriptionRepository {
 
   /** The current status and the id of the latest change that produced it (0 if none is kept). */
   async statusWithChangeId(accountId: string): Promise<{ id: number; status: SubscriptionStatusOutput }> {
-    const [latest] = await this.store.db
-      .select({ id: subscriptionChanges.id })
-      .from(subscriptionChanges)
-      .where(eq(subscriptionChanges.accountId, accountId))
-      .orderBy(sql`${subscriptionChanges.id} DESC`)
-      .limit(1);
-    return { id: latest?.id ?? 0, status: await this.statusOf(accountId) };
+    const [latest] = await this.store.query<Pick<Rows['subscription_changes'], 'id'>>(
+      'SELECT id FROM subscription_changes WHERE account_id = $1 ORDER BY id DESC LIMIT 1',
+      [accountId],
+    );
+    return { id: latest ? Number(latest.id) : 0, status: await this.statusOf(accountId) };
   }
 
   /** The account's changes after `afterId`, oldest first, each with the status it left. */
   async changesSince(accountId: string, afterId: number, limit = 100): Promise<{ id: number; status: SubscriptionStatusOutput }[]> {
-    const rows = await this.store.db
-      .select({ id: subscriptionChanges.id, status: subscriptionChanges.status })
-      .from(subscriptionChanges)
-      .where(and(eq(subscriptionChanges.accountId, accountId), gt(subscriptionChanges.id, afterId)))
-      .orderBy(asc(subscriptionChanges.id))
-      .limit(limit);
+    const rows = await this.store.query<Pick<Rows['subscription_changes'], 'id' | 'status'>>(
+      'SELECT id, status FROM subscription_changes WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3',
+      [accountId, afterId, limit],
+    );
     return rows.map((row) => ({ id: Number(row.id), status: row.status as SubscriptionStatusOutput }));
   }
 
   /** The oldest change id still kept (any account): a Last-Event-ID before it may have missed pruned changes. */
   async oldestChangeId(): Promise<number | undefined> {
-    const [row] = await this.store.db.select({ id: sql<number | string | null>`min(${subscriptionChanges.id})` }).from(subscriptionChanges);
+    const [row] = await this.store.query<{ id: number | string | null }>('SELECT min(id) AS id FROM subscription_changes');
     return row?.id == null ? undefined : Number(row.id);
   }
 
   /** Keeps the history short: changes older than `olderThan` are only needed by streams long gone. */
   async pruneChanges(olderThan: Date): Promise<number> {
-    const rows = await this.store.db.delete(subscriptionChanges).where(lt(subscriptionChanges.createdAt, olderThan)).returning({ id: subscriptionChanges.id });
+    const rows = await this.store.query('DELETE FROM subscription_changes WHERE created_at < $1 RETURNING id', [olderThan]);
     return rows.length;
   }
 }
 
-/** The update as posted to SUBSCRIPTION_EVENTS_URL (dates as ISO strings). */
-function outboundUpdate(update: SubscriptionUpdate): Record<string, unknown> {
-  return {
-    eventId: update.eventId,
-    accountId: update.accountId,
-    provider: update.provider,
-    providerCustomerId: update.providerCustomerId,
-    providerSubscriptionId: update.providerSubscriptionId,
-    planId: update.planId,
-    status: update.status,
-    features: update.features,
-    currentPeriodEnd: update.currentPeriodEnd?.toISOString() ?? null,
-    cancelAtPeriodEnd: update.cancelAtPeriodEnd,
-    sourceCreated: update.sourceCreated,
-    sourceRank: update.sourceRank,
-  };
+/** The update as posted to SUBSCRIPTION_EVENTS_URL: every field but the ordering hint, dates as ISO strings. */
+function outboundUpdate({ authoritative: _ordering, ...update }: SubscriptionUpdate): Record<string, unknown> {
+  return { ...update, currentPeriodEnd: update.currentPeriodEnd?.toISOString() ?? null };
 }
 
 const NO_SUBSCRIPTION: SubscriptionStatusOutput = { status: 'none', plan: null, features: [], currentPeriodEnd: null, cancelAtPeriodEnd: false, provider: null };
@@ -188,47 +228,4 @@ function toStatusOutput(row: Pick<StoredSubscription, 'status' | 'planId' | 'fea
     cancelAtPeriodEnd: row.cancelAtPeriodEnd,
     provider: row.provider === 'stripe' || row.provider === 'local' ? row.provider : null,
   };
-}
-
-/** One provider customer per account; concurrent callers converge on the first one stored. */
-export class CustomerRepository {
-  constructor(private readonly store: Store) {}
-
-  async get(accountId: string): Promise<{ provider: string; customerId: string } | undefined> {
-    const [row] = await this.store.db.select().from(customers).where(eq(customers.accountId, accountId)).limit(1);
-    return row ? { provider: row.provider, customerId: row.providerCustomerId } : undefined;
-  }
-
-  /**
-   * The customer usage is billed to: the checkout mapping, else the customer on the account's
-   * subscription (subscriptions made in the Dashboard, migrated, or whose checkout completion is
-   * late or lost reach us only through subscription events).
-   */
-  async billingCustomerOf(accountId: string): Promise<string | undefined> {
-    const mapped = await this.get(accountId);
-    if (mapped) return mapped.customerId;
-    const [row] = await this.store.db
-      .select({ customerId: subscriptions.providerCustomerId })
-      .from(subscriptions)
-      .where(eq(subscriptions.accountId, accountId))
-      .limit(1);
-    return row?.customerId ?? undefined;
-  }
-
-  async findAccountByCustomer(customerId: string): Promise<string | undefined> {
-    const [row] = await this.store.db
-      .select({ accountId: customers.accountId })
-      .from(customers)
-      .where(eq(customers.providerCustomerId, customerId))
-      .limit(1);
-    return row?.accountId;
-  }
-
-  /** Stores the mapping unless one exists; returns the mapping that won. */
-  async claim(accountId: string, provider: string, customerId: string): Promise<string> {
-    await this.store.db.insert(customers).values({ accountId, provider, providerCustomerId: customerId }).onConflictDoNothing();
-    const stored = await this.get(accountId);
-    if (!stored) throw new Error(`customer mapping for ${accountId} vanished`);
-    return stored.customerId;
-  }
 }

@@ -18,7 +18,8 @@ import { StripeUsageMeter } from './stripe/meter.js';
 import { StripeBillingProvider } from './stripe/provider.js';
 import { createStripeWebhookVerifier } from './stripe/webhook-verify.js';
 import { CachedSubscriptionReader } from './status-cache.js';
-import { CustomerRepository, SubscriptionRepository } from './subscriptions.js';
+import { CustomerRepository } from './customers.js';
+import { SubscriptionRepository } from './subscriptions.js';
 import { createUsageLedger } from './usage/ledger.js';
 import { createUsageOutbox, ledgerOnlyMeter } from './usage/outbox.js';
 

@@ -3,7 +3,8 @@ import express, { type Request, type Response, type Router } from 'express';
 import { AppError } from '../../errors.js';
 import { sendError } from '../../http/errors.js';
 import { normalizeStatus, TERMINAL_STATUSES, type CatalogPort, type SubscriptionUpdate } from '../ports.js';
-import type { CustomerRepository, SubscriptionRepository } from '../subscriptions.js';
+import type { CustomerRepository } from '../customers.js';
+import type { SubscriptionRepository } from '../subscriptions.js';
 import { localId, localSessionId, type LocalLinkKind, type LocalTokenCodec } from './provider.js';
 import type { LocalBillingState } from './state.js';
 
