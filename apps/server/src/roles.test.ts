@@ -5,7 +5,8 @@ import { dutiesOf } from './roles.js';
 import { startServerProcess, type ServerProcess } from './testing/processes.js';
 import { signedDelivery, stripeEvent, stripeScenario } from './testing/stripe-events.js';
 import { startStripeDouble, type StripeDouble } from './testing/stripe-double.js';
-import { postgresTargetOrUndefined, type TestStore } from './testing/stores.js';
+import { useTestStore } from './testing/fixtures.js';
+import { postgresTargetOrUndefined } from './testing/stores.js';
 
 const SECRET = 'whsec_rolesTestSecret';
 // Far below the defaults (5 s / 10 s), so "a worker would have run by now" takes a second, not a minute.
@@ -28,7 +29,7 @@ describe('ROLE', () => {
 });
 
 describe.runIf(postgresTargetOrUndefined)('ROLE=api and ROLE=webhooks processes on one PostgreSQL', () => {
-  let t: TestStore;
+  const t = useTestStore(postgresTargetOrUndefined!);
   let stripe: StripeDouble;
   let env: Record<string, string>;
   const started: ServerProcess[] = [];
@@ -41,7 +42,6 @@ describe.runIf(postgresTargetOrUndefined)('ROLE=api and ROLE=webhooks processes 
   });
 
   beforeAll(async () => {
-    t = await postgresTargetOrUndefined!.open();
     stripe = await startStripeDouble();
     env = {
       DATABASE_URL: t.databaseUrl!,
@@ -68,7 +68,6 @@ describe.runIf(postgresTargetOrUndefined)('ROLE=api and ROLE=webhooks processes 
   afterAll(async () => {
     await Promise.all(started.map((p) => p.stop()));
     await stripe?.close();
-    await t?.dispose();
   });
 
   it('ROLE=api serves the API and /ready, has no webhook route, and runs no background worker', async () => {

@@ -4,17 +4,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWiredApp } from '../testing/harness.js';
 import { PNG_1X1, pngVariant, sha256Hex } from '../testing/images.js';
 import { startSightengineDouble, type SightengineDouble } from '../testing/sightengine-double.js';
-import { storeTargets, type TestStore } from '../testing/stores.js';
+import { useTestStore } from '../testing/fixtures.js';
+import { storeTargets } from '../testing/stores.js';
 
 describe('AI detection over HTTP, wired as main.ts wires it', () => {
-  let t: TestStore;
+  const t = useTestStore(storeTargets[0]!);
   let sightengine: SightengineDouble;
   let images: Server;
   let imagesUrl: string;
   let app: Awaited<ReturnType<typeof startWiredApp>>;
 
   beforeAll(async () => {
-    t = await storeTargets[0]!.open();
     sightengine = await startSightengineDouble();
     images = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'image/png' });
@@ -38,7 +38,6 @@ describe('AI detection over HTTP, wired as main.ts wires it', () => {
     await app.shutdown();
     await sightengine.close();
     await new Promise((r) => images.close(r));
-    await t.dispose();
   });
 
   const post = async (path: string, user: string | null, body: unknown) => {

@@ -5,27 +5,19 @@ import { staticCatalog } from '../billing/catalog.js';
 import { createUsageLedger } from '../billing/usage/ledger.js';
 import { createUsageOutbox, ledgerOnlyMeter } from '../billing/usage/outbox.js';
 import { SubscriptionRepository } from '../billing/subscriptions.js';
-import { AppError } from '../errors.js';
+import type { AppError } from '../errors.js';
 import type { Store } from '../store/ports.js';
 import { openStore } from '../store/store.js';
 import { PNG_1X1, pngVariant, sha256Hex } from '../testing/images.js';
 import { recordingLog } from '../testing/log-recorder.js';
 import { startSightengineDouble, type SightengineDouble } from '../testing/sightengine-double.js';
-import { storeTargets, type TestStore } from '../testing/stores.js';
+import { useTestStore } from '../testing/fixtures.js';
+import { storeTargets } from '../testing/stores.js';
 import type { MeterEvent, UsageMeter } from '../billing/ports.js';
 import type { AiDetectionSettings } from './ports.js';
 import { createAiDetection, type AiDetectionDeps } from './service.js';
 import { LocalDetector, SightengineDetector } from './sightengine.js';
 
-async function errorOf(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 const b64 = (bytes: Buffer) => bytes.toString('base64');
 let seq = 0;
@@ -99,11 +91,7 @@ const check = (service: ReturnType<typeof serviceOn>, userId: string, image: Buf
   service.check({ userId, requestId, input: { image: b64(image), mimeType: 'image/png' } });
 
 describe.each(storeTargets)('AI detection service on $name', (target) => {
-  let t: TestStore;
-  beforeAll(async () => {
-    t = await target.open();
-  });
-  afterAll(() => t.dispose());
+  const t = useTestStore(target);
 
   it('asks upstream once per image; a user’s repeat says cached, another user’s first check reads as fresh', async () => {
     const clock = monthClock();
@@ -142,13 +130,11 @@ describe.each(storeTargets)('AI detection service on $name', (target) => {
     const service = serviceOn(t.store, { now: clock.now });
     const image = pngVariant(`${target.name}:fails`);
     double.script({ fixture: 'error-media' });
-    expect((await errorOf(check(service, 'user_fail', image))).code).toBe('UNSUPPORTED_MEDIA');
+    await expect(check(service, 'user_fail', image)).rejects.toMatchObject({ code: 'UNSUPPORTED_MEDIA' });
     double.script({ httpStatus: 503, body: 'down' }, { httpStatus: 503, body: 'down' });
-    expect((await errorOf(check(service, 'user_fail', image))).code).toBe('DETECTION_UNAVAILABLE');
+    await expect(check(service, 'user_fail', image)).rejects.toMatchObject({ code: 'DETECTION_UNAVAILABLE' });
     double.script({ fixture: 'error-usage-limit' });
-    const exhausted = await errorOf(check(service, 'user_fail', image));
-    expect(exhausted.code).toBe('DETECTION_QUOTA_EXHAUSTED');
-    expect(exhausted.retryAfterSeconds).toBeGreaterThan(0);
+    await expect(check(service, 'user_fail', image)).rejects.toMatchObject({ code: 'DETECTION_QUOTA_EXHAUSTED', retryAfterSeconds: expect.toSatisfy((s: number) => s > 0) });
     expect((await service.usage('user_fail')).used).toBe(0);
     expect((await service.budget()).used).toBe(0);
     const ok = await check(service, 'user_fail', image);
@@ -201,11 +187,12 @@ describe.each(storeTargets)('AI detection service on $name', (target) => {
     const image = pngVariant(`${target.name}:quota`);
     for (let i = 0; i < 10; i++) await check(service, 'user_quota', image);
     expect(double.calls).toHaveLength(1);
-    const error = await errorOf(check(service, 'user_quota', image));
-    expect(error.code).toBe('QUOTA_EXCEEDED');
-    expect(error.httpStatus).toBe(429);
-    expect(error.details).toEqual({ limit: 10, resetsAt: '2031-04-01T00:00:00.000Z' });
-    expect(error.retryAfterSeconds).toBe(3600);
+    await expect(check(service, 'user_quota', image)).rejects.toMatchObject({
+      code: 'QUOTA_EXCEEDED',
+      httpStatus: 429,
+      details: { limit: 10, resetsAt: '2031-04-01T00:00:00.000Z' },
+      retryAfterSeconds: 3600,
+    });
     expect(await service.usage('user_quota')).toMatchObject({ used: 10, limit: 10, resetsAt: '2031-04-01T00:00:00.000Z' });
     clock.advance(3600_000); // a new month
     expect((await check(service, 'user_quota', image)).cached).toBe(true);
@@ -237,15 +224,13 @@ describe.each(storeTargets)('AI detection service on $name', (target) => {
     const service = serviceOn(t.store, { now: clock.now, detector: new LocalDetector() });
     const image = pngVariant(`${target.name}:rate`);
     for (let i = 0; i < 5; i++) await check(service, 'user_rate', image);
-    const limited = await errorOf(check(service, 'user_rate', image));
-    expect(limited.code).toBe('RATE_LIMITED');
-    expect(limited.retryAfterSeconds).toBe(6);
+    await expect(check(service, 'user_rate', image)).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 6 });
     expect((await service.usage('user_rate')).rateLimit).toEqual({ limit: 5, remaining: 0, retryAfterSeconds: 6 });
     clock.advance(5_900);
-    expect((await errorOf(check(service, 'user_rate', image))).code).toBe('RATE_LIMITED');
+    await expect(check(service, 'user_rate', image)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
     clock.advance(100);
     expect((await check(service, 'user_rate', image)).provider).toBe('local');
-    expect((await errorOf(check(service, 'user_rate', image))).code).toBe('RATE_LIMITED');
+    await expect(check(service, 'user_rate', image)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
     expect((await service.usage('user_rate')).used).toBe(6); // refused attempts cost no quota
   });
 
@@ -254,9 +239,10 @@ describe.each(storeTargets)('AI detection service on $name', (target) => {
     const service = serviceOn(t.store, { now: clock.now, config: { monthlyBudget: 3, rateBurst: 100 } });
     for (let i = 0; i < 3; i++) await check(service, `budget_${i}`, pngVariant(`${target.name}:budget:${i}`));
     expect(double.calls).toHaveLength(3);
-    const error = await errorOf(check(service, 'budget_x', pngVariant(`${target.name}:budget:new`)));
-    expect(error.code).toBe('DETECTION_QUOTA_EXHAUSTED');
-    expect(error.retryAfterSeconds).toBeGreaterThan(0);
+    await expect(check(service, 'budget_x', pngVariant(`${target.name}:budget:new`))).rejects.toMatchObject({
+      code: 'DETECTION_QUOTA_EXHAUSTED',
+      retryAfterSeconds: expect.toSatisfy((s: number) => s > 0),
+    });
     expect(double.calls).toHaveLength(3);
     expect((await service.usage('budget_x')).used).toBe(0);
     // A verdict another user's check produced: served without an upstream call (no budget), answered as fresh.
@@ -270,10 +256,10 @@ describe.each(storeTargets)('AI detection service on $name', (target) => {
     const service = serviceOn(t.store, { now: clock.now });
     const answer = await service.check({ userId: 'user_url', requestId: 'r', input: { url: `${imageBase}/img/cat.png` } });
     expect(answer.imageSha256).toBe(sha256Hex(pngVariant('url:/img/cat.png')));
-    expect((await errorOf(service.check({ userId: 'user_url', requestId: 'r', input: { url: 'http://10.0.0.1/cat.png' } }))).code).toBe('URL_NOT_ALLOWED');
-    expect((await errorOf(service.check({ userId: 'user_url', requestId: 'r', input: { url: `${imageBase}/page` } }))).code).toBe('UNSUPPORTED_MEDIA');
+    await expect(service.check({ userId: 'user_url', requestId: 'r', input: { url: 'http://10.0.0.1/cat.png' } })).rejects.toMatchObject({ code: 'URL_NOT_ALLOWED' });
+    await expect(service.check({ userId: 'user_url', requestId: 'r', input: { url: `${imageBase}/page` } })).rejects.toMatchObject({ code: 'UNSUPPORTED_MEDIA' });
     const strict = serviceOn(t.store, { now: clock.now, config: { fetchAllowLoopback: false } });
-    expect((await errorOf(strict.check({ userId: 'user_url2', requestId: 'r', input: { url: `${imageBase}/img/cat.png` } }))).code).toBe('URL_NOT_ALLOWED');
+    await expect(strict.check({ userId: 'user_url2', requestId: 'r', input: { url: `${imageBase}/img/cat.png` } })).rejects.toMatchObject({ code: 'URL_NOT_ALLOWED' });
     expect((await service.usage('user_url')).used).toBe(1);
     expect(double.calls).toHaveLength(1);
   });
@@ -285,8 +271,8 @@ describe.each(storeTargets)('AI detection service on $name', (target) => {
     await service.check({ userId: 'user_up', requestId: 'r', input: { image: b64(image), mimeType: 'image/jpeg' } });
     expect(double.calls[0]!.mediaType).toBe('image/png');
     const text = Buffer.from('just some text, not an image at all');
-    expect((await errorOf(service.check({ userId: 'user_up', requestId: 'r', input: { image: b64(text), mimeType: 'image/png' } }))).code).toBe('UNSUPPORTED_MEDIA');
-    expect((await errorOf(service.check({ userId: 'user_up', requestId: 'r', input: { image: '%%%not base64', mimeType: 'image/png' } }))).code).toBe('VALIDATION_FAILED');
+    await expect(service.check({ userId: 'user_up', requestId: 'r', input: { image: b64(text), mimeType: 'image/png' } })).rejects.toMatchObject({ code: 'UNSUPPORTED_MEDIA' });
+    await expect(service.check({ userId: 'user_up', requestId: 'r', input: { image: '%%%not base64', mimeType: 'image/png' } })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     expect((await service.usage('user_up')).used).toBe(1);
   });
 
@@ -351,15 +337,13 @@ describe.each(storeTargets)('AI detection service on $name', (target) => {
 });
 
 describe.runIf(storeTargets.some((target) => target.name === 'postgres'))('two replicas on one PostgreSQL', () => {
-  let t: TestStore;
+  const t = useTestStore(storeTargets.find((target) => target.name === 'postgres')!);
   let second: Store;
   beforeAll(async () => {
-    t = await storeTargets.find((target) => target.name === 'postgres')!.open();
     second = await openStore({ databaseUrl: t.databaseUrl, poolSize: 20 });
   });
   afterAll(async () => {
     await second.close();
-    await t.dispose();
   });
 
   it('100 simultaneous identical requests across two replicas cost one upstream operation', async () => {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AppError } from '../errors.js';
 import { PNG_1X1, pngVariant, sha256Hex } from '../testing/images.js';
 import { recordingLog } from '../testing/log-recorder.js';
 import { sightengineFixture, startSightengineDouble, type SightengineDouble } from '../testing/sightengine-double.js';
@@ -30,15 +29,6 @@ const detectorWith = (overrides: Partial<ConstructorParameters<typeof Sightengin
   return { detector, log };
 };
 
-async function errorOf(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('SightengineDetector', () => {
   it('uploads the bytes as multipart media with models=genai and the credentials, and returns the verdict', async () => {
@@ -78,24 +68,21 @@ describe('SightengineDetector', () => {
     ['HTML 200', { httpStatus: 200, body: '<html>maintenance</html>' }, 'DETECTION_UNAVAILABLE', 502],
   ])('%s → %s (%i), one call, no retry', async (_name, answer, code, status) => {
     double.script(answer);
-    const error = await errorOf(detectorWith().detector.detect(pngVariant(2), 'image/png'));
-    expect(error.code).toBe(code);
-    expect(error.httpStatus).toBe(status);
-    if (code === 'DETECTION_QUOTA_EXHAUSTED') expect(error.retryAfterSeconds).toBeGreaterThan(0);
+    const retryLater = code === 'DETECTION_QUOTA_EXHAUSTED' ? { retryAfterSeconds: expect.toSatisfy((s: number) => s > 0) } : {};
+    await expect(detectorWith().detector.detect(pngVariant(2), 'image/png')).rejects.toMatchObject({ code, httpStatus: status, ...retryLater });
     expect(double.calls).toHaveLength(1);
   });
 
   it('usage_limit asks to retry at the next UTC day; plan_error at the next month', async () => {
     double.script({ fixture: 'error-usage-limit' });
-    expect((await errorOf(detectorWith().detector.detect(PNG_1X1, 'image/png'))).retryAfterSeconds).toBe(6 * 3600);
+    await expect(detectorWith().detector.detect(PNG_1X1, 'image/png')).rejects.toMatchObject({ retryAfterSeconds: 6 * 3600 });
     double.script({ httpStatus: 200, body: JSON.stringify({ status: 'failure', error: { type: 'plan_error' } }) });
-    expect((await errorOf(detectorWith().detector.detect(PNG_1X1, 'image/png'))).retryAfterSeconds).toBe(8 * 86400 + 6 * 3600);
+    await expect(detectorWith().detector.detect(PNG_1X1, 'image/png')).rejects.toMatchObject({ retryAfterSeconds: 8 * 86400 + 6 * 3600 });
   });
 
   it('rejected credentials → DETECTION_UNAVAILABLE, logged loudly at error level, never retried', async () => {
     const { detector, log } = detectorWith({ apiSecret: 'wrong-secret' });
-    const error = await errorOf(detector.detect(PNG_1X1, 'image/png'));
-    expect(error.code).toBe('DETECTION_UNAVAILABLE');
+    await expect(detector.detect(PNG_1X1, 'image/png')).rejects.toMatchObject({ code: 'DETECTION_UNAVAILABLE' });
     expect(double.calls).toHaveLength(1);
     const line = log.lines.find((entry) => entry.level === 'error');
     expect(line?.msg).toMatch(/CREDENTIALS REJECTED/);
@@ -111,16 +98,14 @@ describe('SightengineDetector', () => {
 
   it('gives up after the bounded retries with DETECTION_UNAVAILABLE', async () => {
     double.setDefault({ httpStatus: 502, body: JSON.stringify(sightengineFixture('check-genai-success')) });
-    const error = await errorOf(detectorWith({ retries: 2 }).detector.detect(PNG_1X1, 'image/png'));
-    expect(error.code).toBe('DETECTION_UNAVAILABLE');
+    await expect(detectorWith({ retries: 2 }).detector.detect(PNG_1X1, 'image/png')).rejects.toMatchObject({ code: 'DETECTION_UNAVAILABLE' });
     expect(double.calls).toHaveLength(3);
   });
 
   it('times out each attempt', async () => {
     double.setDelay(1_000);
     const started = Date.now();
-    const error = await errorOf(detectorWith({ timeoutMs: 100, retries: 1 }).detector.detect(PNG_1X1, 'image/png'));
-    expect(error.code).toBe('DETECTION_UNAVAILABLE');
+    await expect(detectorWith({ timeoutMs: 100, retries: 1 }).detector.detect(PNG_1X1, 'image/png')).rejects.toMatchObject({ code: 'DETECTION_UNAVAILABLE' });
     expect(Date.now() - started).toBeLessThan(900);
   });
 

@@ -3,15 +3,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { createAuthenticator } from './authenticator.js';
 import { createTestIssuer } from '../testing/clerk.js';
 import { startWiredApp } from '../testing/harness.js';
-import { storeTargets, type TestStore } from '../testing/stores.js';
+import { useTestStore } from '../testing/fixtures.js';
+import { storeTargets } from '../testing/stores.js';
 
 const issuer = createTestIssuer();
 
 describe('Clerk session tokens on protected procedures', () => {
-  let t: TestStore;
+  const t = useTestStore(storeTargets[0]!);
   let app: Awaited<ReturnType<typeof startWiredApp>>;
   beforeAll(async () => {
-    t = await storeTargets[0]!.open();
     app = await startWiredApp({
       store: t.store,
       env: { CLERK_JWT_KEY: issuer.publicKeyPem, CLERK_AUTHORIZED_PARTIES: 'https://app.verifieddit.test' },
@@ -19,7 +19,6 @@ describe('Clerk session tokens on protected procedures', () => {
   });
   afterAll(async () => {
     await app.shutdown();
-    await t.dispose();
   });
 
   const statusWith = (authorization?: string) =>
@@ -67,11 +66,7 @@ describe('Clerk session tokens on protected procedures', () => {
 });
 
 describe('development identities', () => {
-  let t: TestStore;
-  beforeAll(async () => {
-    t = await storeTargets[0]!.open();
-  });
-  afterAll(() => t.dispose());
+  const t = useTestStore(storeTargets[0]!);
 
   it('are accepted outside production when no Clerk key is configured', async () => {
     const app = await startWiredApp({ store: t.store });

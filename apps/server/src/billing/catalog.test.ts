@@ -1,13 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeTargets, type TestStore } from '../testing/stores.js';
+import { describe, expect, it } from 'vitest';
+import { useTestStore } from '../testing/fixtures.js';
+import { storeTargets } from '../testing/stores.js';
 import { DEFAULT_CATALOG, StoreCatalog } from './catalog.js';
 
 describe.each(storeTargets)('catalog kept in the store ($name)', (target) => {
-  let t: TestStore;
-  beforeAll(async () => {
-    t = await target.open();
-  });
-  afterAll(() => t.dispose());
+  const t = useTestStore(target);
 
   it('serves the default catalog until one is stored, then the latest stored version', async () => {
     const catalog = new StoreCatalog(t.store, { cacheMs: 0 });

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWiredApp } from '../testing/harness.js';
-import { storeTargets, type TestStore } from '../testing/stores.js';
+import { useTestStore } from '../testing/fixtures.js';
+import { storeTargets } from '../testing/stores.js';
 import { SubscriptionRepository } from './subscriptions.js';
 
 const APP = 'https://app.verifieddit.test';
 
 describe('billing procedures: errors and isolation', () => {
-  let t: TestStore;
+  const t = useTestStore(storeTargets[0]!);
   let app: Awaited<ReturnType<typeof startWiredApp>>;
   beforeAll(async () => {
-    t = await storeTargets[0]!.open();
     app = await startWiredApp({ store: t.store });
     // Alice holds an active subscription; Bob has nothing.
     await new SubscriptionRepository(t.store).apply({
@@ -21,7 +21,6 @@ describe('billing procedures: errors and isolation', () => {
   });
   afterAll(async () => {
     await app.shutdown();
-    await t.dispose();
   });
 
   const trpc = async (path: string, user: string | null, input?: unknown) => {

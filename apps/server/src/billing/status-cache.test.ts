@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureLogger } from '../testing/harness.js';
-import { postgresTargetOrUndefined, storeTargets, type TestStore } from '../testing/stores.js';
+import { useTestStore } from '../testing/fixtures.js';
+import { postgresTargetOrUndefined, storeTargets } from '../testing/stores.js';
 import { openStore } from '../store/store.js';
 import { InProcessSubscriptionChanges, PostgresSubscriptionChanges } from './changes/bus.js';
 import type { SubscriptionReader, SubscriptionUpdate } from './ports.js';
@@ -38,19 +39,17 @@ async function until(read: () => Promise<{ status: string }>, status: string, ti
 }
 
 describe.each(storeTargets)('cached entitlement reads in one process on $name', (target) => {
-  let t: TestStore;
+  const t = useTestStore(target);
   let repo: SubscriptionRepository;
   let cache: CachedSubscriptionReader;
   let reads = 0;
   beforeAll(async () => {
-    t = await target.open();
     const bus = new InProcessSubscriptionChanges();
     repo = new SubscriptionRepository(t.store, bus);
     const counting: SubscriptionReader = { statusOf: (id) => (reads++, repo.statusOf(id)) };
     // A long max age: anything fresh seen below comes from invalidation, not expiry.
     cache = new CachedSubscriptionReader(counting, bus, { maxAgeMs: 60_000 });
   });
-  afterAll(() => t.dispose());
 
   it('answers repeated reads from memory and shows an applied change to the very next read', async () => {
     const account = `user_local_${target.name}`;
@@ -104,14 +103,10 @@ describe.each(storeTargets)('cached entitlement reads in one process on $name', 
 
 const postgres = postgresTargetOrUndefined;
 describe.skipIf(!postgres)('cached entitlement reads across two replicas on PostgreSQL', () => {
-  let t: TestStore;
+  const t = useTestStore(postgres!);
   const closers: (() => Promise<void>)[] = [];
-  beforeAll(async () => {
-    t = await postgres!.open();
-  });
   afterAll(async () => {
     for (const close of closers.reverse()) await close();
-    await t.dispose();
   });
 
   /** One replica: its own pool, its own LISTEN connection (or a bus that hears nothing), its own cache. */

@@ -1,6 +1,7 @@
 import { SUBSCRIPTION_STATUSES } from '@verifieddit/contracts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeTargets, type TestStore } from '../testing/stores.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestStore } from '../testing/fixtures.js';
+import { storeTargets } from '../testing/stores.js';
 import { SubscriptionRepository } from './subscriptions.js';
 import type { SubscriptionUpdate } from './ports.js';
 
@@ -21,13 +22,11 @@ const update = (overrides: Partial<SubscriptionUpdate> = {}): SubscriptionUpdate
 });
 
 describe.each(storeTargets)('subscription updates on $name', (target) => {
-  let t: TestStore;
+  const t = useTestStore(target);
   let repo: SubscriptionRepository;
   beforeAll(async () => {
-    t = await target.open();
     repo = new SubscriptionRepository(t.store);
   });
-  afterAll(() => t.dispose());
 
   it('applies a newer update and refuses an older one delivered later', async () => {
     const account = 'user_order';

@@ -5,7 +5,8 @@ import { pngVariant } from '../testing/images.js';
 import { startSightengineDouble, type SightengineDouble } from '../testing/sightengine-double.js';
 import { signedDelivery, stripeScenario } from '../testing/stripe-events.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
-import { storeTargets, type TestStore } from '../testing/stores.js';
+import { useTestStore } from '../testing/fixtures.js';
+import { storeTargets } from '../testing/stores.js';
 
 const SECRET = 'whsec_usageReachesMeter';
 
@@ -15,13 +16,12 @@ const SECRET = 'whsec_usageReachesMeter';
  * checkout completion arriving after the first detections.
  */
 describe.each(storeTargets)('usage reaches the meter on $name', (target) => {
-  let t: TestStore;
+  const t = useTestStore(target);
   let stripe: StripeDouble;
   let sightengine: SightengineDouble;
   let app: Awaited<ReturnType<typeof startWiredApp>>;
 
   beforeAll(async () => {
-    t = await target.open();
     stripe = await startStripeDouble();
     sightengine = await startSightengineDouble();
     app = await startWiredApp({
@@ -42,7 +42,6 @@ describe.each(storeTargets)('usage reaches the meter on $name', (target) => {
     await app.shutdown();
     await sightengine.close();
     await stripe.close();
-    await t.dispose();
   });
 
   const deliver = async (event: unknown) => {

@@ -1,22 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestIssuer } from '../testing/clerk.js';
 import { startWiredApp } from '../testing/harness.js';
-import { storeTargets, type TestStore } from '../testing/stores.js';
+import { useTestStore } from '../testing/fixtures.js';
+import { storeTargets } from '../testing/stores.js';
 
 const issuer = createTestIssuer();
 
 describe('billing.subscriptionStatus without the tRPC adapter', () => {
-  let t: TestStore;
+  const t = useTestStore(storeTargets[0]!);
   let app: Awaited<ReturnType<typeof startWiredApp>>;
   let bearer: string;
   beforeAll(async () => {
-    t = await storeTargets[0]!.open();
     app = await startWiredApp({ store: t.store, env: { CLERK_JWT_KEY: issuer.publicKeyPem, CLERK_AUTHORIZED_PARTIES: 'https://app.verifieddit.test' } });
     bearer = `Bearer ${await issuer.token({ sub: 'user_hot' })}`;
   });
   afterAll(async () => {
     await app.shutdown();
-    await t.dispose();
   });
   const get = (path: string, headers: Record<string, string> = {}) => fetch(`${app.url}/trpc/${path}`, { headers: { authorization: bearer, ...headers } });
   const apply = (status: 'active' | 'canceled', n: number) =>

@@ -4,7 +4,8 @@ import { pngVariant } from '../testing/images.js';
 import { startSightengineDouble, type SightengineDouble } from '../testing/sightengine-double.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
 import { signedDelivery, stripeScenario } from '../testing/stripe-events.js';
-import { postgresTargetOrUndefined, storeTargets, type TestStore } from '../testing/stores.js';
+import { useTestStore } from '../testing/fixtures.js';
+import { postgresTargetOrUndefined, storeTargets } from '../testing/stores.js';
 
 const TOKEN = 'mt_9f2c41d7a0b84e6b9c3d5e7f1a2b4c6d';
 const WEBHOOK_SECRET = 'whsec_metricsTestSecret';
@@ -33,15 +34,13 @@ function value(samples: Sample[], name: string, labels: Record<string, string> =
 }
 
 describe('GET /metrics without METRICS_TOKEN', () => {
-  let t: TestStore;
+  const t = useTestStore(storeTargets[0]!);
   let app: Awaited<ReturnType<typeof startWiredApp>>;
   beforeAll(async () => {
-    t = await storeTargets[0]!.open();
     app = await startWiredApp({ store: t.store });
   });
   afterAll(async () => {
     await app.shutdown();
-    await t.dispose();
   });
 
   it('answers 404 in the documented shape, even with a bearer token', async () => {
@@ -52,13 +51,12 @@ describe('GET /metrics without METRICS_TOKEN', () => {
 });
 
 describe('GET /metrics with METRICS_TOKEN', () => {
-  let t: TestStore;
+  const t = useTestStore(storeTargets[0]!);
   let stripe: StripeDouble;
   let sightengine: SightengineDouble;
   let app: Awaited<ReturnType<typeof startWiredApp>>;
 
   beforeAll(async () => {
-    t = await storeTargets[0]!.open();
     stripe = await startStripeDouble();
     sightengine = await startSightengineDouble();
     app = await startWiredApp({
@@ -80,7 +78,6 @@ describe('GET /metrics with METRICS_TOKEN', () => {
     await app.shutdown();
     await stripe.close();
     await sightengine.close();
-    await t.dispose();
   });
 
   const scrape = async () => {
@@ -194,15 +191,13 @@ describe('GET /metrics with METRICS_TOKEN', () => {
 });
 
 describe.runIf(postgresTargetOrUndefined)('GET /metrics on PostgreSQL', () => {
-  let t: TestStore;
+  const t = useTestStore(postgresTargetOrUndefined!);
   let app: Awaited<ReturnType<typeof startWiredApp>>;
   beforeAll(async () => {
-    t = await postgresTargetOrUndefined!.open();
     app = await startWiredApp({ store: t.store, env: { METRICS_TOKEN: TOKEN } });
   });
   afterAll(async () => {
     await app.shutdown();
-    await t.dispose();
   });
 
   it('reports the store pool', async () => {

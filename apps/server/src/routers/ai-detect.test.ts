@@ -1,4 +1,3 @@
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wireAiDetection } from '../ai-detect/wiring.js';
 import { StoreCatalog } from '../billing/catalog.js';
@@ -6,38 +5,26 @@ import { createUsageLedger } from '../billing/usage/ledger.js';
 import { SubscriptionRepository } from '../billing/subscriptions.js';
 import { loadConfig } from '../config.js';
 import { createContext } from '../context.js';
-import { AppError } from '../errors.js';
 import { fakeServices } from '../testing/harness.js';
 import { pngVariant, sha256Hex } from '../testing/images.js';
 import { recordingLog } from '../testing/log-recorder.js';
 import { startSightengineDouble, type SightengineDouble } from '../testing/sightengine-double.js';
-import { storeTargets, type TestStore } from '../testing/stores.js';
+import { useTestStore } from '../testing/fixtures.js';
+import { storeTargets } from '../testing/stores.js';
 import { createCallerFactory, router } from '../trpc.js';
 import { aiDetectRouter } from './ai-detect.js';
 
 const testRouter = router({ aiDetect: aiDetectRouter });
 const createCaller = createCallerFactory(testRouter);
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'resolved';
-  } catch (error) {
-    const cause = error instanceof TRPCError ? error.cause : error;
-    if (cause instanceof AppError) return cause.code;
-    if (error instanceof TRPCError) return `trpc:${error.code}`;
-    throw error;
-  }
-}
 
 describe('aiDetect router (wired from config, Sightengine double)', () => {
   const target = storeTargets[0]!;
-  let t: TestStore;
+  const t = useTestStore(target);
   let double: SightengineDouble;
   let callerFor: (authorization: string | undefined) => ReturnType<typeof createCaller>;
 
   beforeAll(async () => {
-    t = await target.open();
     double = await startSightengineDouble();
     const config = loadConfig({
       NODE_ENV: 'test',
@@ -58,7 +45,6 @@ describe('aiDetect router (wired from config, Sightengine double)', () => {
   });
   afterAll(async () => {
     await double.close();
-    await t.dispose();
   });
 
   it('check: a signed-in user gets a verdict that matches the contract', async () => {
@@ -83,9 +69,9 @@ describe('aiDetect router (wired from config, Sightengine double)', () => {
   });
 
   it('refuses anonymous callers, and URLs that are not public (the loopback allowance is off by default)', async () => {
-    expect(await codeOf(callerFor(undefined).aiDetect.check({ url: 'https://example.com/a.png' }))).toBe('UNAUTHENTICATED');
-    expect(await codeOf(callerFor('Bearer dev_router_user').aiDetect.check({ url: 'http://127.0.0.1:8787/a.png' }))).toBe('URL_NOT_ALLOWED');
-    expect(await codeOf(callerFor('Bearer dev_router_user').aiDetect.check({ url: 'ftp://example.com/a.png' } as never))).toBe('trpc:BAD_REQUEST');
+    await expect(callerFor(undefined).aiDetect.check({ url: 'https://example.com/a.png' })).rejects.toMatchObject({ cause: { code: 'UNAUTHENTICATED' } });
+    await expect(callerFor('Bearer dev_router_user').aiDetect.check({ url: 'http://127.0.0.1:8787/a.png' })).rejects.toMatchObject({ cause: { code: 'URL_NOT_ALLOWED' } });
+    await expect(callerFor('Bearer dev_router_user').aiDetect.check({ url: 'ftp://example.com/a.png' } as never)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     expect(double.calls).toHaveLength(1);
   });
 });

@@ -1,15 +1,12 @@
 import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeTargets, type TestStore } from '../testing/stores.js';
+import { describe, expect, it } from 'vitest';
+import { useTestStore } from '../testing/fixtures.js';
+import { storeTargets } from '../testing/stores.js';
 import { schema } from './schema.js';
 
 /** Every table schema.ts describes, as the migrations actually create it: columns, types' nullability. */
 describe.each(storeTargets)('schema.ts agrees with the migrations on $name', (target) => {
-  let t: TestStore;
-  beforeAll(async () => {
-    t = await target.open();
-  });
-  afterAll(() => t.dispose());
+  const t = useTestStore(target);
 
   it('has the same columns, each with the same nullability, in every table it names', async () => {
     const rows = await t.store.query<{ table_name: string; column_name: string; is_nullable: 'YES' | 'NO' }>(

@@ -1,14 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrations } from './migrations.js';
 import { migrate, openStore } from './store.js';
-import { postgresTargetOrUndefined, storeTargets, type TestStore } from '../testing/stores.js';
+import { useTestStore } from '../testing/fixtures.js';
+import { postgresTargetOrUndefined, storeTargets } from '../testing/stores.js';
 
 describe.each(storeTargets)('store on $name', (target) => {
-  let t: TestStore;
-  beforeAll(async () => {
-    t = await target.open({ migrated: false });
-  });
-  afterAll(() => t.dispose());
+  const t = useTestStore(target, { migrated: false });
 
   it('applies every migration once, and a second run is a no-op', async () => {
     const first = await migrate(t.store);

@@ -5,7 +5,8 @@ import { stripeWebhookEventSource } from '../billing/stripe/events.js';
 import { SubscriptionRepository } from '../billing/subscriptions.js';
 import { captureLogger, startWiredApp } from '../testing/harness.js';
 import { stripeEvent } from '../testing/stripe-events.js';
-import { storeTargets, type TestStore } from '../testing/stores.js';
+import { useTestStore } from '../testing/fixtures.js';
+import { storeTargets } from '../testing/stores.js';
 import type { Store } from '../store/ports.js';
 import { openStore } from '../store/store.js';
 import { WebhookInbox } from './inbox.js';
@@ -46,17 +47,15 @@ const canceledSub = (id: string, account: string): ProviderSubscription => ({
 });
 
 describe.each(storeTargets)('webhook inbox claims on $name', (target) => {
-  let t: TestStore;
+  const t = useTestStore(target);
   let second: Store;
 
   beforeAll(async () => {
-    t = await target.open();
     // A second "replica": its own pool on the same database (PGlite has one connection, so it shares it).
     second = t.databaseUrl ? await openStore({ databaseUrl: t.databaseUrl }) : t.store;
   });
   afterAll(async () => {
     if (second !== t.store) await second.close();
-    await t.dispose();
   });
 
   const insertDue = async (ids: string[]) => {

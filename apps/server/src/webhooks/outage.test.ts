@@ -3,7 +3,8 @@ import type { BillingProvider, ProviderSubscription } from '../billing/ports.js'
 import { startWiredApp } from '../testing/harness.js';
 import { signedDelivery, stripeScenario } from '../testing/stripe-events.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
-import { postgresTargetOrUndefined, type TestStore } from '../testing/stores.js';
+import { useTestStore } from '../testing/fixtures.js';
+import { postgresTargetOrUndefined } from '../testing/stores.js';
 import { startTcpProxy, type TcpProxy } from '../testing/tcp-proxy.js';
 import type { Store } from '../store/ports.js';
 import { openStore } from '../store/store.js';
@@ -18,7 +19,7 @@ const RECOVERY_BOUND_MS = 15_000;
  * TCP proxy that the test cuts (every connection reset, the port refusing) and restores.
  */
 describe.skipIf(!postgresTargetOrUndefined)('webhook processing across a PostgreSQL outage', () => {
-  let t: TestStore;
+  const t = useTestStore(postgresTargetOrUndefined!);
   let proxy: TcpProxy;
   let proxied: Store;
   let stripe: StripeDouble;
@@ -29,7 +30,6 @@ describe.skipIf(!postgresTargetOrUndefined)('webhook processing across a Postgre
   let readsStarted = 0;
 
   beforeAll(async () => {
-    t = await postgresTargetOrUndefined!.open();
     const direct = new URL(t.databaseUrl!);
     proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
     const viaProxy = new URL(t.databaseUrl!);
@@ -77,7 +77,6 @@ describe.skipIf(!postgresTargetOrUndefined)('webhook processing across a Postgre
     await proxied?.close();
     await proxy?.close();
     await stripe?.close();
-    await t?.dispose();
   });
 
   it('processes every stored event within 15 s of the database answering again', async ({ annotate }) => {

@@ -3,7 +3,8 @@ import { runCli } from '../cli/index.js';
 import { loadConfig } from '../config.js';
 import { stripeEvent } from '../testing/stripe-events.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
-import { postgresTargetOrUndefined, type TestStore } from '../testing/stores.js';
+import { useTestStore } from '../testing/fixtures.js';
+import { postgresTargetOrUndefined } from '../testing/stores.js';
 import { migrate, openStore } from '../store/store.js';
 import type { Store } from '../store/ports.js';
 import { runRecoveryOnce } from './recovery-job.js';
@@ -16,19 +17,17 @@ import { captureLogger } from '../testing/harness.js';
  * up on. PostgreSQL only: the CLI opens its own connection next to the test's.
  */
 describe.runIf(postgresTargetOrUndefined)('stripe reconcile and webhooks catch-up', () => {
-  let t: TestStore;
+  const t = useTestStore(postgresTargetOrUndefined!);
   let stripe: StripeDouble;
   const SUBSCRIPTIONS = 150;
   const account = (i: number) => `user_rec_${i}`;
   const env = () => ({ NODE_ENV: 'test', DATABASE_URL: t.databaseUrl!, STRIPE_SECRET_KEY: 'sk_test_51Recovery', STRIPE_API_BASE_URL: stripe.url });
 
   beforeAll(async () => {
-    t = await postgresTargetOrUndefined!.open();
     stripe = await startStripeDouble();
   });
   afterAll(async () => {
     await stripe?.close();
-    await t?.dispose();
   });
 
   const cli = async (...argv: string[]) => {

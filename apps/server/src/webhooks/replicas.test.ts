@@ -4,7 +4,8 @@ import { freePort, serverDir } from '../testing/processes.js';
 import { SubscriptionRepository } from '../billing/subscriptions.js';
 import { signedDelivery, stripeScenario, type EventFixture } from '../testing/stripe-events.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
-import { postgresTargetOrUndefined, type TestStore } from '../testing/stores.js';
+import { useTestStore } from '../testing/fixtures.js';
+import { postgresTargetOrUndefined } from '../testing/stores.js';
 
 const SECRET = 'whsec_replicaTestSecret';
 
@@ -31,12 +32,11 @@ async function startReplica(env: Record<string, string>): Promise<{ url: string;
 }
 
 describe.runIf(postgresTargetOrUndefined)('two server processes on one PostgreSQL', () => {
-  let t: TestStore;
+  const t = useTestStore(postgresTargetOrUndefined!);
   let stripe: StripeDouble;
   const replicas: Awaited<ReturnType<typeof startReplica>>[] = [];
 
   beforeAll(async () => {
-    t = await postgresTargetOrUndefined!.open();
     stripe = await startStripeDouble();
     const env = { DATABASE_URL: t.databaseUrl!, STRIPE_SECRET_KEY: 'sk_test_51Replicas', STRIPE_API_BASE_URL: stripe.url, STRIPE_WEBHOOK_SECRET: SECRET };
     replicas.push(...(await Promise.all([startReplica(env), startReplica(env)])));
@@ -45,7 +45,6 @@ describe.runIf(postgresTargetOrUndefined)('two server processes on one PostgreSQ
     for (const r of replicas) r.child.kill('SIGTERM');
     await Promise.all(replicas.map((r) => new Promise((resolve) => (r.child.exitCode !== null ? resolve(null) : r.child.once('exit', resolve)))));
     await stripe.close();
-    await t.dispose();
   });
 
   it('gives a burst delivered to both at once, with duplicates, one effect per event and the right final states', async () => {

@@ -2,18 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWiredApp } from '../testing/harness.js';
 import { signedDelivery, stripeScenario } from '../testing/stripe-events.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
-import { storeTargets, type TestStore } from '../testing/stores.js';
+import { useTestStore } from '../testing/fixtures.js';
+import { storeTargets } from '../testing/stores.js';
 
 const OLD_SECRET = 'whsec_previousSigningSecret';
 const NEW_SECRET = 'whsec_currentSigningSecret';
 
 describe.each(storeTargets)('Stripe webhooks on $name', (target) => {
-  let t: TestStore;
+  const t = useTestStore(target);
   let stripe: StripeDouble;
   let app: Awaited<ReturnType<typeof startWiredApp>>;
 
   beforeAll(async () => {
-    t = await target.open();
     stripe = await startStripeDouble();
     app = await startWiredApp({
       store: t.store,
@@ -24,7 +24,6 @@ describe.each(storeTargets)('Stripe webhooks on $name', (target) => {
   afterAll(async () => {
     await app.shutdown();
     await stripe.close();
-    await t.dispose();
   });
 
   const scenario = (tag: string) => stripeScenario(tag, stripe);

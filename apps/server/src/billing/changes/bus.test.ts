@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureLogger } from '../../testing/harness.js';
-import { postgresTargetOrUndefined, storeTargets, type TestStore } from '../../testing/stores.js';
+import { useTestStore } from '../../testing/fixtures.js';
+import { postgresTargetOrUndefined, storeTargets } from '../../testing/stores.js';
 import type { Store } from '../../store/ports.js';
 import { openStore } from '../../store/store.js';
 import { SubscriptionRepository } from '../subscriptions.js';
@@ -34,16 +35,14 @@ async function until(predicate: () => boolean, timeoutMs = 5_000): Promise<void>
 }
 
 describe.each(storeTargets)('subscription changes on $name', (target) => {
-  let t: TestStore;
+  const t = useTestStore(target);
   let repo: SubscriptionRepository;
   const bus = new InProcessSubscriptionChanges();
   const seen: SubscriptionChange[] = [];
   beforeAll(async () => {
-    t = await target.open();
     repo = new SubscriptionRepository(t.store, bus);
     bus.subscribe((change) => seen.push(change));
   });
-  afterAll(() => t.dispose());
 
   it('publishes one change, with an increasing id, per update that changed the state, and none for stale or duplicate ones', async () => {
     seen.length = 0;
@@ -76,14 +75,13 @@ describe.each(storeTargets)('subscription changes on $name', (target) => {
 });
 
 describe.runIf(postgresTargetOrUndefined)('subscription changes across replicas on PostgreSQL', () => {
-  let t: TestStore;
+  const t = useTestStore(postgresTargetOrUndefined!);
   let storeB: Store;
   let busA: PostgresSubscriptionChanges;
   let busB: PostgresSubscriptionChanges;
   const seenA: SubscriptionChange[] = [];
   const seenB: SubscriptionChange[] = [];
   beforeAll(async () => {
-    t = await postgresTargetOrUndefined!.open();
     storeB = await openStore({ databaseUrl: t.databaseUrl });
     const log = captureLogger().logger;
     busA = new PostgresSubscriptionChanges({ databaseUrl: t.databaseUrl!, store: t.store, log });
@@ -96,7 +94,6 @@ describe.runIf(postgresTargetOrUndefined)('subscription changes across replicas 
     await busA.close();
     await busB.close();
     await storeB.close();
-    await t.dispose();
   });
 
   it('delivers a change applied on one replica to the other, and once to itself', async () => {

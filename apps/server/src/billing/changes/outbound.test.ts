@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config.js';
 import { recordingLog } from '../../testing/log-recorder.js';
-import { storeTargets, type TestStore } from '../../testing/stores.js';
+import { useTestStore } from '../../testing/fixtures.js';
+import { storeTargets } from '../../testing/stores.js';
 import type { SubscriptionUpdate } from '../ports.js';
 import { SubscriptionRepository } from '../subscriptions.js';
 import { startSubscriptionEvents } from './outbound.js';
@@ -90,15 +91,13 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5_000)
 }
 
 describe.each(storeTargets)('subscription events posted to SUBSCRIPTION_EVENTS_URL on $name', (target) => {
-  let t: TestStore;
+  const t = useTestStore(target);
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   beforeAll(async () => {
-    t = await target.open();
     receiver = await startReceiver();
   });
   afterAll(async () => {
     await receiver.close();
-    await t.dispose();
   });
 
   const outboxRows = async () => (await t.store.query<{ n: string | number }>('SELECT count(*) AS n FROM subscription_event_outbox'))[0]!.n;

@@ -3,7 +3,8 @@ import { liveClient, recordStatusStream, until } from '../../testing/live-client
 import { startServerProcess, type ServerProcess } from '../../testing/processes.js';
 import { signedDelivery, stripeEvent } from '../../testing/stripe-events.js';
 import { startStripeDouble, type StripeDouble } from '../../testing/stripe-double.js';
-import { postgresTargetOrUndefined, type TestStore } from '../../testing/stores.js';
+import { useTestStore } from '../../testing/fixtures.js';
+import { postgresTargetOrUndefined } from '../../testing/stores.js';
 
 const SECRET = 'whsec_liveReplicas';
 const CHANGES = 100;
@@ -15,7 +16,7 @@ const CHANGES = 100;
  * assertion is on the p99 bound of 1 s.
  */
 describe.runIf(postgresTargetOrUndefined)('live status across two server processes on one PostgreSQL', () => {
-  let t: TestStore;
+  const t = useTestStore(postgresTargetOrUndefined!);
   let stripe: StripeDouble;
   let a: ServerProcess;
   let b: ServerProcess;
@@ -23,7 +24,6 @@ describe.runIf(postgresTargetOrUndefined)('live status across two server process
   let created = 1_763_700_000;
 
   beforeAll(async () => {
-    t = await postgresTargetOrUndefined!.open();
     stripe = await startStripeDouble();
     const env = { DATABASE_URL: t.databaseUrl!, STRIPE_SECRET_KEY: 'sk_test_51LiveReplicas', STRIPE_API_BASE_URL: stripe.url, STRIPE_WEBHOOK_SECRET: SECRET };
     a = await startServerProcess({ env, timeoutMs: 90_000 });
@@ -32,7 +32,6 @@ describe.runIf(postgresTargetOrUndefined)('live status across two server process
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
     await stripe?.close();
-    await t?.dispose();
   });
 
   /** One subscription change, delivered to A as Stripe would. */

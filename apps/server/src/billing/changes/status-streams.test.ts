@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestIssuer } from '../../testing/clerk.js';
 import { startWiredApp } from '../../testing/harness.js';
 import { liveClient, recordStatusStream, until } from '../../testing/live-client.js';
-import { storeTargets, type TestStore } from '../../testing/stores.js';
+import { useTestStore } from '../../testing/fixtures.js';
+import { storeTargets } from '../../testing/stores.js';
 import type { SubscriptionUpdate } from '../ports.js';
 
 const update = (accountId: string, n: number, status: SubscriptionUpdate['status'] = 'active'): SubscriptionUpdate => ({
@@ -23,12 +24,11 @@ const update = (accountId: string, n: number, status: SubscriptionUpdate['status
 const codeOf = (error: unknown) => (error as { data?: { code?: string } } | undefined)?.data?.code;
 
 describe.each(storeTargets)('billing.onStatusChange over SSE on $name', (target) => {
-  let t: TestStore;
+  const t = useTestStore(target);
   let app: Awaited<ReturnType<typeof startWiredApp>>;
   const issuer = createTestIssuer();
 
   beforeAll(async () => {
-    t = await target.open();
     app = await startWiredApp({
       store: t.store,
       env: { LIVE_STREAMS_PER_ACCOUNT: '2', CLERK_JWT_KEY: issuer.publicKeyPem, CLERK_AUTHORIZED_PARTIES: 'https://app.verifieddit.test' },
@@ -36,7 +36,6 @@ describe.each(storeTargets)('billing.onStatusChange over SSE on $name', (target)
   });
   afterAll(async () => {
     await app.shutdown();
-    await t.dispose();
   });
 
   const apply = (u: SubscriptionUpdate) => app.wiring.billing.subscriptions.apply(u);

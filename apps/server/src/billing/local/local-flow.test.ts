@@ -2,20 +2,19 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWiredApp } from '../../testing/harness.js';
-import { storeTargets, type TestStore } from '../../testing/stores.js';
+import { useTestStore } from '../../testing/fixtures.js';
+import { storeTargets } from '../../testing/stores.js';
 
 const APP = 'https://app.verifieddit.test';
 
 describe.each(storeTargets)('local billing flow with no secrets on $name', (target) => {
-  let t: TestStore;
+  const t = useTestStore(target);
   let app: Awaited<ReturnType<typeof startWiredApp>>;
   beforeAll(async () => {
-    t = await target.open();
     app = await startWiredApp({ store: t.store });
   });
   afterAll(async () => {
     await app.shutdown();
-    await t.dispose();
   });
 
   const call = async (path: string, user: string, body?: unknown) => {

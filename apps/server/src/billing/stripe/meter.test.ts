@@ -4,7 +4,8 @@ import { LocalDetector } from '../../ai-detect/sightengine.js';
 import { pngVariant } from '../../testing/images.js';
 import { recordingLog } from '../../testing/log-recorder.js';
 import { startStripeDouble, type StripeDouble } from '../../testing/stripe-double.js';
-import { storeTargets, type TestStore } from '../../testing/stores.js';
+import { useTestStore } from '../../testing/fixtures.js';
+import { storeTargets } from '../../testing/stores.js';
 import { staticCatalog } from '../catalog.js';
 import { CustomerRepository } from '../customers.js';
 import { SubscriptionRepository } from '../subscriptions.js';
@@ -13,15 +14,13 @@ import { createUsageOutbox } from '../usage/outbox.js';
 import { StripeUsageMeter } from './meter.js';
 
 describe.each(storeTargets)('Stripe usage meter on $name', (target) => {
-  let t: TestStore;
+  const t = useTestStore(target);
   let stripe: StripeDouble;
   beforeAll(async () => {
-    t = await target.open();
     stripe = await startStripeDouble();
   });
   afterAll(async () => {
     await stripe.close();
-    await t.dispose();
   });
 
   it('sends each counted detection once as a meter event; an outage is retried without double counting', async () => {

@@ -1,19 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStripeDouble, type StripeDouble } from '../../testing/stripe-double.js';
 import { startWiredApp } from '../../testing/harness.js';
-import { storeTargets, type TestStore } from '../../testing/stores.js';
+import { useTestStore } from '../../testing/fixtures.js';
+import { storeTargets } from '../../testing/stores.js';
 
 const APP = 'https://app.verifieddit.test';
 const KEY = 'sk_test_51VerifiedditDoubleKey';
 
 describe.each(storeTargets)('Stripe provider against a Stripe double on $name', (target) => {
-  let t: TestStore;
+  const t = useTestStore(target);
   let stripe: StripeDouble;
   let app: Awaited<ReturnType<typeof startWiredApp>>;
   let proPriceId: string;
 
   beforeAll(async () => {
-    t = await target.open();
     stripe = await startStripeDouble();
     const admin = stripe.stripe();
     const product = await admin.products.create({ name: 'Pro', metadata: { catalog_plan_id: 'pro' } });
@@ -27,7 +27,6 @@ describe.each(storeTargets)('Stripe provider against a Stripe double on $name', 
   afterAll(async () => {
     await app.shutdown();
     await stripe.close();
-    await t.dispose();
   });
 
   const post = async (path: string, user: string, body: unknown) => {
