@@ -1,5 +1,35 @@
 import { readFileSync } from 'node:fs';
-import { defineConfig } from 'tsup';
+import { readFile } from 'node:fs/promises';
+import { defineConfig, type Options } from 'tsup';
+
+type Plugin = NonNullable<Options['esbuildPlugins']>[number];
+
+/**
+ * pg asks "am I in a Cloudflare Worker?" by building a fetch `Response` when `navigator` is missing (Node
+ * 20), which loads Node's whole fetch implementation at startup. This bundle runs on Node and Bun only.
+ */
+const pgNotOnWorkers: Plugin = {
+  name: 'pg-not-on-workers',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const patched = source.replace('function isCloudflareRuntime() {', 'function isCloudflareRuntime() {\n  return false');
+      if (patched === source) throw new Error('pg/lib/stream.js changed: review the pg-not-on-workers build plugin');
+      return { contents: patched, loader: 'js' };
+    });
+  },
+};
+
+/**
+ * zod's `locales` namespace re-exports every language (about 300 KB that a cold start would compile);
+ * the server only ever uses English, the locale zod configures by default.
+ */
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({ contents: 'export { default as en } from "./en.js";', loader: 'js' }));
+  },
+};
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -24,6 +54,7 @@ export default defineConfig([{
   noExternal: [/^(?!@electric-sql\/pglite(\/|$)|pg-native)/],
   external: ['@electric-sql/pglite', 'pg-native'],
   define: { __APP_VERSION__: JSON.stringify(version) },
+  esbuildPlugins: [zodEnglishOnly, pgNotOnWorkers],
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },

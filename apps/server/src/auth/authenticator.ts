@@ -1,4 +1,4 @@
-import { verifyToken } from '@clerk/backend';
+import type { verifyToken } from '@clerk/backend';
 import type { AuthenticatedUser, Authenticator } from './ports.js';
 import { AppError } from '../errors.js';
 import type { LogPort } from '../logger.js';
@@ -98,11 +98,18 @@ const REASON_OF: Record<string, AuthFailureReason> = {
   'token-invalid-algorithm': 'malformed',
 };
 
+/**
+ * Clerk's SDK is loaded at the first token to verify, not at startup: /health, webhooks and dev
+ * identities never need it, and compiling it (it also pulls in Node's fetch) is a tenth of a cold start.
+ */
+let clerk: Promise<typeof verifyToken> | undefined;
+const clerkVerifyToken: typeof verifyToken = async (token, options) => (await (clerk ??= import('@clerk/backend').then((m) => m.verifyToken)))(token, options);
+
 export function createAuthenticator(options: ClerkAuthOptions): Authenticator & { readonly cachedTokens: number } {
   const devAllowed = options.allowDevIdentities && !options.production;
   const clerkConfigured = Boolean(options.jwtKey || options.secretKey);
   const skewMs = options.clockSkewInMs ?? 5_000;
-  const verify = options.verify ?? verifyToken;
+  const verify = options.verify ?? clerkVerifyToken;
   const cache = new VerifiedTokenCache(options.maxCachedTokens ?? 10_000, skewMs);
   return {
     get cachedTokens() {
