@@ -31,11 +31,16 @@ describe('startPeriodicWorker', () => {
     await worker.stop();
   });
 
-  it('runs at once with runAtStart', async () => {
+  it('runs its first pass after firstPassAfterMs instead of a whole interval', async () => {
     const { run, calls } = gatedRun();
-    const worker = startPeriodicWorker({ name: 'probe', intervalMs: 60_000, run, log: recordingLog(), runAtStart: true });
+    const worker = startPeriodicWorker({ name: 'probe', intervalMs: 60_000, run, log: recordingLog(), firstPassAfterMs: 2_000 });
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(calls).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
     expect(calls).toHaveLength(1);
     calls[0]!.finish();
+    await vi.advanceTimersByTimeAsync(57_000);
+    expect(calls).toHaveLength(1);
     await worker.stop();
   });
 
@@ -55,7 +60,8 @@ describe('startPeriodicWorker', () => {
   it('stop() waits for the pass in flight, then runs afterStop, and no pass starts after it', async () => {
     const { run, calls } = gatedRun();
     const order: string[] = [];
-    const worker = startPeriodicWorker({ name: 'probe', intervalMs: 1_000, run, log: recordingLog(), runAtStart: true, afterStop: async () => void order.push('afterStop') });
+    const worker = startPeriodicWorker({ name: 'probe', intervalMs: 1_000, run, log: recordingLog(), firstPassAfterMs: 0, afterStop: async () => void order.push('afterStop') });
+    await vi.advanceTimersByTimeAsync(0);
     let stopped = false;
     const stopping = worker.stop().then(() => {
       stopped = true;

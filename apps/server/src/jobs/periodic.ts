@@ -7,8 +7,11 @@ export interface PeriodicWorkerOptions {
   /** One pass. A failure is logged and the next interval tries again. */
   run: () => Promise<unknown>;
   log: LogPort;
-  /** Run a pass at once instead of after the first interval. */
-  runAtStart?: boolean;
+  /**
+   * When the first pass runs (default: one interval after start). Workers that catch up on downtime
+   * start sooner, but a cold start's first requests should not queue behind them for the store.
+   */
+  firstPassAfterMs?: number;
   /** After the last pass has finished on stop, e.g. to release a lease. */
   afterStop?: () => Promise<void>;
 }
@@ -40,11 +43,13 @@ export function startPeriodicWorker(options: PeriodicWorkerOptions): PeriodicWor
   };
   const timer = setInterval(tick, options.intervalMs);
   timer.unref();
-  if (options.runAtStart) tick();
+  const first = options.firstPassAfterMs === undefined ? undefined : setTimeout(tick, options.firstPassAfterMs);
+  first?.unref();
   return {
     async stop() {
       stopped = true;
       clearInterval(timer);
+      clearTimeout(first);
       await inFlight;
       await options.afterStop?.();
     },

@@ -67,6 +67,7 @@ export function startRecoveryJob(options: RecoveryJobOptions): PeriodicWorker {
     intervalMs: Math.max(1_000, Math.min(60_000, options.intervalMs / 4)),
     run: () => runRecoveryOnce({ ...options, holder }),
     log: options.log,
-    runAtStart: true,
+    // Soon after a start (a replica scaled from zero catches up), after its first requests.
+    firstPassAfterMs: 2_000,
   });
 }

@@ -104,7 +104,7 @@ export function startSubscriptionEvents(options: SubscriptionEventsOptions): Per
     intervalMs: options.intervalMs ?? 2_000,
     run: () => postSubscriptionEventsOnce({ ...options, holder }),
     log: options.log,
-    runAtStart: true,
+    firstPassAfterMs: 2_000,
     afterStop: async () => {
       await options.store.query(`UPDATE job_leases SET locked_until = now() WHERE name = $1 AND holder = $2`, [JOB, holder]).catch(() => {});
     },

@@ -1,5 +1,7 @@
 import type { SubscriptionStatusOutput } from '@verifieddit/contracts';
 import { AppError } from '../../errors.js';
+import { startPeriodicWorker, type PeriodicWorker } from '../../jobs/periodic.js';
+import type { LogPort } from '../../logger.js';
 import type { StatusEvent, WatchStatusOptions } from '../ports.js';
 import type { SubscriptionChanges } from './ports.js';
 
@@ -152,19 +154,14 @@ export class StatusStreams {
 export function startChangeHistoryPruning(
   history: { pruneChanges(olderThan: Date): Promise<number> },
   keepHours: number,
-  log: { warn(obj: object, msg?: string): void },
-): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  const prune = () => {
-    running = running.then(() => history.pruneChanges(new Date(Date.now() - keepHours * 3600_000))).catch((error) => log.warn({ err: error }, 'pruning the subscription change history failed'));
-  };
-  const timer = setInterval(prune, 3600_000);
-  timer.unref();
-  prune();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  log: LogPort,
+): PeriodicWorker {
+  return startPeriodicWorker({
+    name: 'change history pruning',
+    intervalMs: 3600_000,
+    // Soon after a start (replicas scaled to zero may never live an hour), after its first requests.
+    firstPassAfterMs: 10_000,
+    run: () => history.pruneChanges(new Date(Date.now() - keepHours * 3600_000)),
+    log,
+  });
 }
