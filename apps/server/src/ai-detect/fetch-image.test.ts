@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PNG_1X1 } from '../testing/images.js';
 import { TEST_TLS_CERT, TEST_TLS_KEY } from '../testing/tls.js';
-import { addressRefusal, fetchImage, type RequestFn, type ResolvedAddress, type Resolver } from './fetch-image.js';
+import { addressRefusal, type ResolvedAddress, type Resolver } from './address-policy.js';
+import { fetchImage, type RequestFn } from './fetch-image.js';
 
 const PUBLIC_V4 = '93.184.216.34';
 

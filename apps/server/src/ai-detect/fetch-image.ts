@@ -1,42 +1,24 @@
-import { promises as dns } from 'node:dns';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
 import { MAX_IMAGE_BYTES, SUPPORTED_IMAGE_TYPES } from '@verifieddit/contracts';
-import ipaddr from 'ipaddr.js';
 import { AppError } from '../errors.js';
+import { checkTarget, pinnedLookup, type CheckedTarget, type TargetPolicy } from './address-policy.js';
 
 /**
- * SSRF-safe image fetching.
- *
- * Every hop (the URL and each redirect) goes through the same gate: http/https only, a standard port,
- * no credentials, the host resolved once and EVERY address checked (only globally routable unicast
- * passes), and the connection pinned to the checked address through the request's `lookup` option, so
- * nothing resolves the name a second time (DNS rebinding cannot slip a private address in between).
+ * SSRF-safe image fetching. Every hop (the URL and each redirect) passes the address policy
+ * (address-policy.ts) and connects to the address it checked, through the request's `lookup` option.
  * The body is streamed under a byte cap and sniffed by its magic bytes.
  */
 
 export type SupportedImageType = (typeof SUPPORTED_IMAGE_TYPES)[number];
 
-export interface ResolvedAddress {
-  address: string;
-  family: 4 | 6;
-}
-
-/** Resolves a host name to every address it has (default: `dns.promises.lookup(host, { all: true })`). */
-export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
-
 /** Opens the HTTP(S) request; injectable so tests can prove no connection is attempted. */
 export type RequestFn = (options: https.RequestOptions, onResponse: (response: http.IncomingMessage) => void) => http.ClientRequest;
 
-export interface FetchImageOptions {
-  resolver?: Resolver;
+export interface FetchImageOptions extends TargetPolicy {
   /** Defaults to node:http / node:https `request` chosen by the URL's scheme. */
   request?: RequestFn;
-  /** Test-only: lets 127.0.0.1 through (any port). The config refuses it in production. */
-  allowLoopback?: boolean;
-  /** Ports allowed besides the scheme's standard port (80 for http, 443 for https). */
-  allowedPorts?: readonly number[];
   maxBytes?: number;
   maxRedirects?: number;
   connectTimeoutMs?: number;
@@ -52,105 +34,10 @@ export interface FetchedImage {
   finalUrl: string;
 }
 
-const defaultResolver: Resolver = async (hostname) => {
-  const addresses = await dns.lookup(hostname, { all: true, verbatim: true });
-  return addresses.map((entry) => ({ address: entry.address, family: entry.family === 6 ? 6 : 4 }));
-};
-
 const defaultRequest: RequestFn = (options, onResponse) =>
   (options.protocol === 'https:' ? https.request : http.request)(options, onResponse);
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
-
-/**
- * Why an address must not be connected to, or undefined when it is a public unicast address.
- * IPv4-mapped IPv6 is judged as the IPv4 address it carries; IPv4-compatible (::a.b.c.d), NAT64
- * (64:ff9b::/96, 64:ff9b:1::/48), 6to4, Teredo and everything outside 2000::/3 are refused outright:
- * they can tunnel to private IPv4 space and no image host needs them.
- */
-export function addressRefusal(address: string, options: { allowLoopback?: boolean } = {}): string | undefined {
-  if (!ipaddr.isValid(address)) return 'not an IP address';
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6') {
-    const v6 = parsed as ipaddr.IPv6;
-    if (v6.isIPv4MappedAddress()) parsed = v6.toIPv4Address();
-    else {
-      const range = v6.range();
-      if (range !== 'unicast') return `IPv6 ${range}`;
-      if (!v6.match(GLOBAL_UNICAST_V6)) return 'IPv6 outside global unicast (2000::/3)';
-      return undefined;
-    }
-  }
-  const v4 = parsed as ipaddr.IPv4;
-  if (options.allowLoopback && v4.toString() === '127.0.0.1') return undefined;
-  const range = v4.range();
-  return range === 'unicast' ? undefined : `IPv4 ${range}`;
-}
-
-function refuse(message: string, details?: Record<string, unknown>): AppError {
-  return new AppError('URL_NOT_ALLOWED', message, details ? { details } : {});
-}
-
-/** The URL and its pinned address, once every check has passed. */
-interface CheckedTarget {
-  url: URL;
-  hostname: string;
-  port: number;
-  pinned: ResolvedAddress;
-}
-
-/** Validates one hop; resolves the host (unless it is a literal) and checks every address. Never connects. */
-async function checkTarget(
-  raw: string | URL,
-  options: Pick<FetchImageOptions, 'resolver' | 'allowLoopback' | 'allowedPorts'> = {},
-): Promise<CheckedTarget> {
-  let url: URL;
-  try {
-    url = typeof raw === 'string' ? new URL(raw) : raw;
-  } catch {
-    throw refuse('not a valid URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw refuse(`scheme ${url.protocol} is not allowed`);
-  if (url.username || url.password) throw refuse('URLs with credentials are not allowed');
-  // WHATWG parsing already normalised decimal/octal/hex/short IPv4 forms to dotted quads.
-  const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  if (!hostname) throw refuse('URL has no host');
-  const standard = url.protocol === 'https:' ? 443 : 80;
-  const port = url.port ? Number(url.port) : standard;
-
-  let addresses: ResolvedAddress[];
-  if (isIP(hostname)) {
-    addresses = [{ address: hostname, family: isIP(hostname) === 6 ? 6 : 4 }];
-  } else {
-    // `localhost`, `metadata`, `intranet`…: single-label names only ever mean something internal.
-    if (!hostname.replace(/\.$/, '').includes('.')) throw refuse('single-label host names are not allowed');
-    try {
-      addresses = await (options.resolver ?? defaultResolver)(hostname);
-    } catch (error) {
-      throw new AppError('FETCH_FAILED', `could not resolve ${hostname}`, { cause: error });
-    }
-    if (!addresses.length) throw new AppError('FETCH_FAILED', `${hostname} has no address`);
-  }
-  for (const entry of addresses) {
-    const why = addressRefusal(entry.address, options);
-    if (why) throw refuse(`${url.host} resolves to a non-public address (${why})`, { reason: why });
-  }
-  const loopbackOnly = options.allowLoopback && addresses.every((entry) => entry.address === '127.0.0.1');
-  if (port !== standard && !loopbackOnly && !(options.allowedPorts ?? []).includes(port)) {
-    throw refuse(`port ${port} is not allowed`);
-  }
-  return { url, hostname, port, pinned: addresses[0]! };
-}
-
-/** A `lookup` that answers with the already-checked address: no second DNS query, no rebinding. */
-function pinnedLookup(pinned: ResolvedAddress): LookupFunction {
-  return ((_hostname: string, options: { all?: boolean } | number | undefined, callback: (...args: unknown[]) => void) => {
-    const all = typeof options === 'object' && options !== null && options.all;
-    if (all) callback(null, [{ address: pinned.address, family: pinned.family }]);
-    else callback(null, pinned.address, pinned.family);
-  }) as unknown as LookupFunction;
-}
 
 export async function fetchImage(rawUrl: string, options: FetchImageOptions = {}): Promise<FetchedImage> {
   const maxBytes = options.maxBytes ?? MAX_IMAGE_BYTES;
