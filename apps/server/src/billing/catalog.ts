@@ -1,5 +1,6 @@
 import { catalogSchema, type Catalog, type CatalogInput, type Meter, type Plan } from '@verifieddit/contracts';
 import type { Store } from '../store/ports.js';
+import type { Rows } from '../store/rows.js';
 import type { CatalogPort } from './ports.js';
 
 export { catalogSchema, catalogProblems, type Catalog } from '@verifieddit/contracts';
@@ -55,7 +56,7 @@ export class StoreCatalog implements CatalogPort {
   async active(): Promise<ActiveCatalog> {
     const cacheMs = this.options.cacheMs ?? 5_000;
     if (this.cached && Date.now() - this.cached.at < cacheMs) return this.cached.value;
-    const rows = await this.store.query<{ version: number | string; catalog: unknown; created_at: Date | string }>(
+    const rows = await this.store.query<Pick<Rows['catalogs'], 'version' | 'catalog' | 'created_at'>>(
       'SELECT version, catalog, created_at FROM catalogs ORDER BY version DESC LIMIT 1',
     );
     const row = rows[0];
@@ -75,7 +76,7 @@ export class StoreCatalog implements CatalogPort {
   /** Validates and stores a catalog as the new active version. Throws a ZodError on a bad catalog. */
   async put(input: unknown): Promise<{ version: number }> {
     const catalog = catalogSchema.parse(input);
-    const rows = await this.store.query<{ version: number | string }>('INSERT INTO catalogs (catalog) VALUES ($1::jsonb) RETURNING version', [
+    const rows = await this.store.query<Pick<Rows['catalogs'], 'version'>>('INSERT INTO catalogs (catalog) VALUES ($1::jsonb) RETURNING version', [
       JSON.stringify(catalog),
     ]);
     this.cached = undefined;

@@ -5,6 +5,7 @@ import { AppError } from '../errors.js';
 import { sendError } from '../http/errors.js';
 import type { LogPort } from '../logger.js';
 import type { Store } from '../store/ports.js';
+import type { Rows } from '../store/rows.js';
 
 /** What a scrape reads besides in-process counters; each is read once per scrape. */
 export interface MetricSources {
@@ -112,7 +113,7 @@ export function createMetrics(sources: MetricSources): Metrics {
   async function readStore(): Promise<void> {
     const { store } = sources;
     const [states, oldest, ledger, budget] = await Promise.all([
-      store.query<{ status: string; n: string | number }>('SELECT status, count(*) AS n FROM webhook_events GROUP BY status'),
+      store.query<Pick<Rows['webhook_events'], 'status'> & { n: string | number }>('SELECT status, count(*) AS n FROM webhook_events GROUP BY status'),
       store.query<{ age: string | number | null }>(
         'SELECT extract(epoch FROM now() - min(received_at)) AS age FROM webhook_events WHERE status = ANY($1::text[])',
         [UNPROCESSED],

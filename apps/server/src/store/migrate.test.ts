@@ -1,13 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { storeTargets, type TestStore } from '../testing/stores.js';
 import type { Store } from './ports.js';
+import type { Rows } from './rows.js';
 import { migrate } from './migrate.js';
 import { migrations, type Migration } from './migrations.js';
 
 const table = (id: string): Migration => ({ id, sql: `CREATE TABLE t_${id} (id int)` });
 
 async function recordedIds(store: Store): Promise<string[]> {
-  const rows = await store.query<{ id: string }>('SELECT id FROM schema_migrations ORDER BY id');
+  const rows = await store.query<Pick<Rows['schema_migrations'], 'id'>>('SELECT id FROM schema_migrations ORDER BY id');
   return rows.map((row) => row.id);
 }
 

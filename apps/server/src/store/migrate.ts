@@ -1,5 +1,6 @@
 import { migrations as defaultMigrations, type Migration } from './migrations.js';
 import type { Session, Store } from './ports.js';
+import type { Rows } from './rows.js';
 
 /** Arbitrary but fixed: every replica must use the same key so only one migrates at a time. */
 const MIGRATION_LOCK_KEY = 724_115_001;
@@ -25,7 +26,7 @@ export async function migrate(store: Store, list: Migration[] = defaultMigration
       );
       const { pending, done } = await inTransaction(session, async () => {
         await renameFormerIds(session, list);
-        const rows = await session.query<{ id: string }>('SELECT id FROM schema_migrations');
+        const rows = await session.query<Pick<Rows['schema_migrations'], 'id'>>('SELECT id FROM schema_migrations');
         return planOf(list, rows.map((row) => row.id));
       });
       const applied: string[] = [];

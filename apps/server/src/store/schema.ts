@@ -137,14 +137,14 @@ export const subscriptionChanges = pgTable(
 );
 
 /** Server secrets generated once and shared by every replica (e.g. the local billing link key). */
-export const settings = pgTable('settings', {
+const settings = pgTable('settings', {
   key: text('key').primaryKey(),
   value: text('value').notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
 /** Local Checkout sessions already paid: a local Pay link works once. */
-export const localCheckoutPayments = pgTable(
+const localCheckoutPayments = pgTable(
   'local_checkout_payments',
   {
     sessionId: text('session_id').primaryKey(),

@@ -5,6 +5,7 @@ import type { SubscriptionRepository } from '../billing/subscriptions.js';
 import type { LogPort } from '../logger.js';
 import { startPeriodicWorker, type PeriodicWorker } from '../jobs/periodic.js';
 import type { Store } from '../store/ports.js';
+import type { Rows } from '../store/rows.js';
 import { catchUpEvents } from './catch-up.js';
 import type { WebhookInbox } from './inbox.js';
 import type { WebhookProcessor } from './processor.js';
@@ -32,7 +33,7 @@ export interface RecoveryJobOptions {
 export async function runRecoveryOnce(options: RecoveryJobOptions): Promise<'ran' | 'skipped'> {
   const holder = options.holder ?? `recovery_${randomUUID()}`;
   const intervalSeconds = options.intervalMs / 1000;
-  const [lease] = await options.store.query<{ last_success_at: Date | string | null }>(
+  const [lease] = await options.store.query<Pick<Rows['job_leases'], 'last_success_at'>>(
     `INSERT INTO job_leases (name, holder, locked_until, last_run_at) VALUES ($1, $2, now() + make_interval(secs => $3), now())
      ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, locked_until = EXCLUDED.locked_until, last_run_at = now()
      WHERE job_leases.locked_until < now() AND job_leases.last_run_at <= now() - make_interval(secs => $4)

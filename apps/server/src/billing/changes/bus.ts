@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { LogPort } from '../../logger.js';
 import type { Store } from '../../store/ports.js';
+import type { Rows } from '../../store/rows.js';
 import type { SubscriptionChange, SubscriptionChangeListener, SubscriptionChanges } from './ports.js';
 
 /** The PostgreSQL channel the subscription upsert notifies on (in the same statement, so only on commit). */
@@ -144,7 +145,7 @@ export class PostgresSubscriptionChanges extends InProcessSubscriptionChanges {
   /** Ids are allocated before commit, so replay by time (with margin) rather than by id, and dedupe. */
   private async replaySince(since: Date): Promise<void> {
     try {
-      const rows = await this.options.store.query<{ id: number | string; account_id: string }>(
+      const rows = await this.options.store.query<Pick<Rows['subscription_changes'], 'id' | 'account_id'>>(
         `SELECT id, account_id FROM subscription_changes WHERE created_at >= $1::timestamptz - interval '10 seconds' ORDER BY id`,
         [since.toISOString()],
       );

@@ -2,6 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { LogPort } from '../../logger.js';
 import { startPeriodicWorker, type PeriodicWorker } from '../../jobs/periodic.js';
 import type { Store } from '../../store/ports.js';
+import type { Rows } from '../../store/rows.js';
 
 const JOB = 'subscription-events';
 /** The header receivers verify, shaped like Stripe-Signature: `t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
@@ -27,12 +28,7 @@ function signSubscriptionEvent(secret: string, body: string, timestamp: number):
   return `t=${timestamp},v1=${v1}`;
 }
 
-interface OutboxRow {
-  change_id: number | string;
-  payload: unknown;
-  attempts: number;
-  created_at: Date | string;
-}
+type OutboxRow = Pick<Rows['subscription_event_outbox'], 'change_id' | 'payload' | 'attempts' | 'created_at'>;
 
 /**
  * One pass: under the `subscription-events` lease (one replica posts at a time), posts every due
@@ -42,7 +38,7 @@ interface OutboxRow {
  */
 async function postSubscriptionEventsOnce(options: SubscriptionEventsOptions & { holder: string }): Promise<number | 'skipped'> {
   const leaseSeconds = Math.max(30, ((options.timeoutMs ?? 10_000) / 1000) * 3);
-  const [lease] = await options.store.query<{ name: string }>(
+  const [lease] = await options.store.query<Pick<Rows['job_leases'], 'name'>>(
     `INSERT INTO job_leases (name, holder, locked_until, last_run_at) VALUES ($1, $2, now() + make_interval(secs => $3), now())
      ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, locked_until = EXCLUDED.locked_until, last_run_at = now()
      WHERE job_leases.locked_until < now() OR job_leases.holder = EXCLUDED.holder

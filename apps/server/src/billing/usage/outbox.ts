@@ -1,6 +1,7 @@
 import type { LogPort } from '../../logger.js';
 import { startPeriodicWorker, type PeriodicWorker } from '../../jobs/periodic.js';
 import type { Store } from '../../store/ports.js';
+import type { Rows } from '../../store/rows.js';
 import type { FlushResult, UsageMeter, UsageOutbox } from '../ports.js';
 
 /** The local provider records the ledger only: its "send" marks events delivered without going anywhere. */
@@ -23,7 +24,7 @@ const ACCOUNT_HAS_CUSTOMER = (account: string) => `(
  */
 export async function releaseParkedUsage(store: Store, options: { recentSeconds?: number } = {}): Promise<number> {
   const recent = options.recentSeconds;
-  const rows = await store.query(
+  const rows = await store.query<Pick<Rows['usage_ledger'], 'key'>>(
     recent === undefined
       ? `UPDATE usage_ledger u SET status = 'pending', next_attempt_at = now()
          WHERE u.status = 'no_customer' AND ${ACCOUNT_HAS_CUSTOMER('u.account_id')} RETURNING key`
@@ -54,14 +55,7 @@ export interface OutboxOptions {
   releaseRecentSeconds?: number;
 }
 
-interface LedgerRow {
-  key: string;
-  account_id: string;
-  event_name: string;
-  quantity: number;
-  occurred_at: Date | string;
-  attempts: number;
-}
+type LedgerRow = Pick<Rows['usage_ledger'], 'key' | 'account_id' | 'event_name' | 'quantity' | 'occurred_at' | 'attempts'>;
 
 /**
  * Sends due ledger rows to the meter. Rows are claimed with a lease (FOR UPDATE SKIP LOCKED), so
@@ -89,7 +83,7 @@ async function flushUsageOutbox(options: OutboxOptions): Promise<FlushResult> {
       // Free users without a provider customer: the ledger is the record; nothing to bill yet. The
       // check is repeated in the statement, so a customer that appeared since the lookup (whose
       // release may already have run) leaves the row due again instead of parked.
-      const [parked] = await store.query<{ status: string }>(
+      const [parked] = await store.query<Pick<Rows['usage_ledger'], 'status'>>(
         `UPDATE usage_ledger SET status = CASE WHEN ${ACCOUNT_HAS_CUSTOMER('$2')} THEN 'pending' ELSE 'no_customer' END, next_attempt_at = now()
          WHERE key = $1 RETURNING status`,
         [row.key, row.account_id],
