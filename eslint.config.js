@@ -16,6 +16,12 @@ const noForeignAdapter = {
   regex: String.raw`/(billing/(stripe|local)|ai-detect/sightengine)(/|\.js$)`,
   message: 'Depend on the domain’s ports.ts; only wiring.ts, bootstrap.ts, the CLI and tests pick adapters.',
 };
+/** One data-access style (issue 10): raw SQL with rows typed from the schema; drizzle only describes the tables. */
+const drizzleOnlyInSchema = {
+  regex: '^drizzle-orm(/.*)?$',
+  message: 'Query with store.query<Pick<Rows[…], …>>(sql) (store/rows.ts); drizzle-orm belongs to store/schema.ts and rows.ts only.',
+};
+const schemaFiles = [`${server}/store/schema.ts`, `${server}/store/rows.ts`, `${server}/store/schema.test.ts`];
 const noAiDetectInBilling = {
   regex: String.raw`(^|/)ai-detect/`,
   message: 'Billing must not depend on AI detection; money flows through billing/ports.ts (UsageLedger).',
@@ -37,27 +43,31 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
       '@typescript-eslint/await-thenable': 'error',
-      '@typescript-eslint/no-restricted-imports': restrict(stripeOnlyInAdapter),
+      '@typescript-eslint/no-restricted-imports': restrict(stripeOnlyInAdapter, drizzleOnlyInSchema),
     },
   },
   {
     files: [`${server}/billing/stripe/**`, `${server}/testing/**`, 'apps/server/bench/**'],
-    rules: { '@typescript-eslint/no-restricted-imports': 'off' },
+    rules: { '@typescript-eslint/no-restricted-imports': restrict(drizzleOnlyInSchema) },
   },
   {
     files: [`${server}/**/*.ts`],
     ignores: [`${server}/billing/**`, ...compositionRoots],
-    rules: { '@typescript-eslint/no-restricted-imports': restrict(stripeOnlyInAdapter, noForeignAdapter) },
+    rules: { '@typescript-eslint/no-restricted-imports': restrict(stripeOnlyInAdapter, noForeignAdapter, drizzleOnlyInSchema) },
   },
   {
     files: [`${server}/billing/**/*.ts`],
     ignores: [`${server}/billing/stripe/**`, ...compositionRoots],
-    rules: { '@typescript-eslint/no-restricted-imports': restrict(stripeOnlyInAdapter, noAiDetectInBilling) },
+    rules: { '@typescript-eslint/no-restricted-imports': restrict(stripeOnlyInAdapter, noAiDetectInBilling, drizzleOnlyInSchema) },
   },
   {
     files: [`${server}/billing/stripe/**/*.ts`],
     ignores: compositionRoots,
-    rules: { '@typescript-eslint/no-restricted-imports': restrict(noAiDetectInBilling) },
+    rules: { '@typescript-eslint/no-restricted-imports': restrict(noAiDetectInBilling, drizzleOnlyInSchema) },
+  },
+  {
+    files: schemaFiles,
+    rules: { '@typescript-eslint/no-restricted-imports': restrict(stripeOnlyInAdapter, noForeignAdapter) },
   },
   {
     files: ['packages/contracts/src/**/*.ts'],

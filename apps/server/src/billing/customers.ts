@@ -1,5 +1,5 @@
 import type { Store } from '../store/ports.js';
-import type { Rows } from './rows-until-store.js';
+import type { Rows } from '../store/rows.js';
 
 type CustomerRow = Rows['customers'];
 

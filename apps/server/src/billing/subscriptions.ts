@@ -1,6 +1,6 @@
 import { isEntitledStatus, type SubscriptionStatusOutput } from '@verifieddit/contracts';
 import type { Store } from '../store/ports.js';
-import type { Rows } from './rows-until-store.js';
+import type { Rows } from '../store/rows.js';
 import { SUBSCRIPTION_CHANGES_CHANNEL } from './changes/bus.js';
 import type { SubscriptionChanges } from './changes/ports.js';
 import { TERMINAL_STATUSES, type ApplyOutcome, type SubscriptionUpdate } from './ports.js';

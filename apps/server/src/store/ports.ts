@@ -1,9 +1,4 @@
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import type { schema } from './schema.js';
-
 /** The storage domain's ports: one PostgreSQL (PGlite or a pg pool) behind one interface. */
-
-export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 /** One connection held for a sequence of statements (needed for session-level advisory locks). */
 export interface Session {
@@ -13,7 +8,6 @@ export interface Session {
 
 export interface Store {
   readonly kind: 'pglite' | 'postgres';
-  readonly db: Database;
   query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
   withSession<T>(fn: (session: Session) => Promise<T>): Promise<T>;
   ping(): Promise<void>;

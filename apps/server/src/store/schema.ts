@@ -2,12 +2,14 @@ import { sql } from 'drizzle-orm';
 import { bigint, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
- * The drizzle view of the tables that `migrations.ts` creates. Migrations are the source of truth
- * (plain SQL, reviewed like code); this file must agree with them, which the store tests check.
+ * The typed schema of the tables that `migrations.ts` creates. Migrations are the source of truth
+ * (plain SQL, reviewed like code); schema.test.ts holds this file to the migrated database (columns,
+ * types, nullability). Convention: data access is raw SQL through `store.query<Row>()`, with rows
+ * typed from this file as `Pick<Rows['table'], 'column' | …>` (store/rows.ts); drizzle only describes.
  */
 
 /** One provider customer per account: the unique keys make concurrent "ensure customer" calls converge. */
-export const customers = pgTable('customers', {
+const customers = pgTable('customers', {
   accountId: text('account_id').primaryKey(),
   provider: text('provider').notNull(),
   providerCustomerId: text('provider_customer_id').notNull().unique(),
@@ -15,7 +17,7 @@ export const customers = pgTable('customers', {
 });
 
 /** The latest known subscription state per account, ordered by (source_created, source_rank). */
-export const subscriptions = pgTable('subscriptions', {
+const subscriptions = pgTable('subscriptions', {
   accountId: text('account_id').primaryKey(),
   provider: text('provider').notNull(),
   providerCustomerId: text('provider_customer_id'),
@@ -124,7 +126,7 @@ const usageLedger = pgTable(
 );
 
 /** A short history of applied subscription changes (migration 0005_subscription_changes): live streams replay from it. */
-export const subscriptionChanges = pgTable(
+const subscriptionChanges = pgTable(
   'subscription_changes',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),

@@ -1,12 +1,9 @@
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import { acquireLock, currentHolder } from './embedded-lock.js';
-import type { Database, Session, Store } from './ports.js';
-import { schema } from './schema.js';
+import type { Session, Store } from './ports.js';
 
 export { migrate } from './migrate.js';
 
@@ -36,7 +33,6 @@ function openPostgres(url: string, max: number, onClose?: () => void): Store {
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5_000 });
   // An idle client erroring (e.g. the server restarting) must not crash the process.
   pool.on('error', () => {});
-  const db = drizzlePg({ client: pool, schema }) as unknown as Database;
   const sessionOf = (client: pg.PoolClient | pg.Pool): Session => ({
     async query(text, params) {
       return (await client.query(text, params as unknown[])).rows;
@@ -48,7 +44,6 @@ function openPostgres(url: string, max: number, onClose?: () => void): Store {
   const root = sessionOf(pool);
   return {
     kind: 'postgres',
-    db,
     query: root.query,
     async withSession(fn) {
       const client = await pool.connect();
@@ -135,7 +130,6 @@ async function openPglite(dataDir: string, options: { share?: boolean; join?: bo
     lock?.release();
     throw error;
   }
-  const db = drizzlePglite({ client, schema }) as unknown as Database;
   let closed = false;
   const session: Session = {
     async query(text, params) {
@@ -147,7 +141,6 @@ async function openPglite(dataDir: string, options: { share?: boolean; join?: bo
   };
   const store: Store & { dumpDataDir?(): Promise<Blob> } = {
     kind: 'pglite',
-    db,
     query: session.query,
     // PGlite is a single connection: every caller already shares one session.
     withSession: (fn) => fn(session),
@@ -193,7 +186,7 @@ export function isDataError(error: unknown): boolean {
  * Such failures are worth retrying soon, and say nothing about the work being attempted.
  */
 export function isStoreUnavailable(error: unknown): boolean {
-  // drizzle wraps driver errors; follow `cause` a few levels, but never into a provider's error.
+  // A caller's error may wrap the driver's as `cause`; follow a few levels, but never into a provider's error.
   for (let e = error as { code?: unknown; message?: unknown; cause?: unknown; name?: unknown } | null | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
     if (e.name === 'AppError') return false;
     const code = typeof e.code === 'string' ? e.code : '';
