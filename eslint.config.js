@@ -85,7 +85,10 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: [{ name: '@verifieddit/server', message: 'The SDK may take only types from the server.', allowTypeImports: true }],
+          paths: [
+            { name: '@verifieddit/server', message: 'The SDK may take only types from the server.', allowTypeImports: true },
+            { name: '@verifieddit/testing', message: 'Only the SDK’s *.test.ts may use the server’s test harness.' },
+          ],
           patterns: [{ regex: String.raw`(^\.\./\.\./|apps/server)`, message: 'The SDK imports no server code.' }],
         },
       ],

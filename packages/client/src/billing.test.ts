@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { useWiredApp } from '../../../apps/server/src/testing/fixtures.js';
+import { useWiredApp } from '@verifieddit/testing';
 import { createClient, getErrorCode, type ErrorCode } from './index.js';
 
 const APP = 'https://app.verifieddit.test';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp } from '../../../apps/server/src/testing/harness.js';
+import { startApp } from '@verifieddit/testing';
 import { createClient, getErrorCode, getRequestId, isApiError } from './index.js';
 
 describe('createClient against a real server', () => {

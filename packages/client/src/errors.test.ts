@@ -1,10 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../../apps/server/src/errors.js';
-import { useWiredApp } from '../../../apps/server/src/testing/fixtures.js';
-import { fakeServices, startApp } from '../../../apps/server/src/testing/harness.js';
-import { PNG_1X1 } from '../../../apps/server/src/testing/images.js';
+import { AppError, fakeServices, PNG_1X1, startApp, useWiredApp } from '@verifieddit/testing';
 import { createClient, getErrorCode, getRequestId, getRetryAfterSeconds, getValidationIssues, isApiError } from './index.js';
 
 /**

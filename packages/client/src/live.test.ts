@@ -1,6 +1,6 @@
 import { EventSource } from 'eventsource';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { useWiredApp } from '../../../apps/server/src/testing/fixtures.js';
+import { useWiredApp } from '@verifieddit/testing';
 import { createClient, type SubscriptionStatusOutput } from './index.js';
 
 const until = async (predicate: () => boolean, what: string) => {

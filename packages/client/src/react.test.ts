@@ -1,6 +1,6 @@
 import { QueryClient } from '@tanstack/react-query';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { useWiredApp } from '../../../apps/server/src/testing/fixtures.js';
+import { useWiredApp } from '@verifieddit/testing';
 import { getErrorCode } from './index.js';
 import { createVerifiedditQueryOptions } from './react.js';
 
