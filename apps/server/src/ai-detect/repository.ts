@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { statementParams } from '../store/params.js';
 import type { Store } from '../store/ports.js';
 import type { DetectionVerdict } from './ports.js';
 
 /**
  * The store side of AI detection: the verdict cache with its cross-replica single-flight claim,
  * shared counters (user quota, Sightengine budget) and per-user token buckets. Every operation is a
- * single SQL statement, atomic on PGlite and on PostgreSQL alike.
+ * single SQL statement, atomic on PGlite and on PostgreSQL alike (a cached check's are combined in
+ * the `ai_detect_admit` function, admission.ts).
  */
 
 export interface CachedVerdict extends DetectionVerdict {
@@ -25,11 +25,6 @@ export interface DetectionRow {
   provider: string | null;
   checked_at: Date | string | null;
   expires_at: Date | string | null;
-}
-
-export interface BucketRow {
-  tokens: number;
-  updated_ms: number;
 }
 
 const iso = (value: Date | string) => new Date(value).toISOString();
@@ -102,25 +97,20 @@ export class DetectionRepository {
   }
 }
 
-/**
- * The upsert that adds `amount` to a monthly counter unless that would pass `limit` (and only where
- * `condition` holds), RETURNING the new `used`; no row back means refused.
- */
-export function reserveSql(scope: string, period: string, amount: number, limit: number, condition: string, param: (value: unknown) => string): string {
-  const [s, p, a, l] = [param(scope), param(period), param(amount), param(limit)];
-  return `INSERT INTO usage_counters (scope, period, used) SELECT ${s}::text, ${p}::text, ${a}::integer WHERE ${a}::integer <= ${l}::integer AND (${condition})
-    ON CONFLICT (scope, period) DO UPDATE SET used = usage_counters.used + EXCLUDED.used WHERE usage_counters.used + EXCLUDED.used <= ${l}::integer
-    RETURNING used`;
-}
-
 /** Monthly counters in `usage_counters` (scope, period), shared by every replica. */
 export class Counters {
   constructor(private readonly store: Store) {}
 
   /** Adds `amount` unless that would pass `limit`; returns the new value, or undefined when refused. */
   async reserve(scope: string, period: string, amount: number, limit: number): Promise<number | undefined> {
-    const { values, param } = statementParams();
-    const rows = await this.store.query<{ used: number }>(reserveSql(scope, period, amount, limit, 'true', param), values);
+    if (amount > limit) return undefined;
+    const rows = await this.store.query<{ used: number }>(
+      `INSERT INTO usage_counters (scope, period, used) VALUES ($1, $2, $3)
+       ON CONFLICT (scope, period) DO UPDATE SET used = usage_counters.used + EXCLUDED.used
+       WHERE usage_counters.used + EXCLUDED.used <= $4
+       RETURNING used`,
+      [scope, period, amount, limit],
+    );
     return rows[0] ? Number(rows[0].used) : undefined;
   }
 
@@ -148,23 +138,6 @@ export interface BucketPolicy {
 
 export type TakeResult = { allowed: true; remaining: number } | { allowed: false; remaining: 0; retryAfterSeconds: number };
 
-/** The refill-and-take upsert of one bucket: takes a token only if one is there, RETURNING the tokens left. */
-export function takeTokenSql(scope: string, policy: BucketPolicy, nowMs: number, param: (value: unknown) => string): string {
-  const [s, burst, now, perMs] = [param(scope), param(policy.burst), param(nowMs), param(policy.perMinute / 60_000)];
-  const refilled = `LEAST(${burst}::double precision, ai_rate_buckets.tokens + GREATEST(0, ${now}::double precision - ai_rate_buckets.updated_ms) * ${perMs}::double precision)`;
-  return `INSERT INTO ai_rate_buckets (scope, tokens, updated_ms) VALUES (${s}::text, ${burst}::double precision - 1, ${now}::double precision)
-    ON CONFLICT (scope) DO UPDATE SET tokens = ${refilled} - 1, updated_ms = GREATEST(ai_rate_buckets.updated_ms, ${now}::double precision)
-    WHERE ${refilled} >= 1
-    RETURNING tokens`;
-}
-
-/** A bucket as it stands at `nowMs` (refilled since its last take), from its stored row (none: full). */
-export function bucketAt(row: BucketRow | undefined, policy: BucketPolicy, nowMs: number): { remaining: number; retryAfterSeconds: number } {
-  const perMs = policy.perMinute / 60_000;
-  const tokens = row ? Math.min(policy.burst, Number(row.tokens) + Math.max(0, nowMs - Number(row.updated_ms)) * perMs) : policy.burst;
-  return { remaining: Math.floor(tokens), retryAfterSeconds: tokens >= 1 ? 0 : Math.ceil((1 - tokens) / perMs / 1000) };
-}
-
 /** Token buckets in `ai_rate_buckets`: refill and take in one atomic upsert, so replicas share them. */
 export class RateBuckets {
   constructor(
@@ -173,8 +146,17 @@ export class RateBuckets {
   ) {}
 
   async take(scope: string, policy: BucketPolicy): Promise<TakeResult> {
-    const { values, param } = statementParams();
-    const rows = await this.store.query<{ tokens: number }>(takeTokenSql(scope, policy, this.now(), param), values);
+    const now = this.now();
+    const perMs = policy.perMinute / 60_000;
+    const rows = await this.store.query<{ tokens: number }>(
+      `INSERT INTO ai_rate_buckets (scope, tokens, updated_ms) VALUES ($1, $2::double precision - 1, $3)
+       ON CONFLICT (scope) DO UPDATE SET
+         tokens = LEAST($2::double precision, ai_rate_buckets.tokens + GREATEST(0, $3 - ai_rate_buckets.updated_ms) * $4) - 1,
+         updated_ms = GREATEST(ai_rate_buckets.updated_ms, $3)
+       WHERE LEAST($2::double precision, ai_rate_buckets.tokens + GREATEST(0, $3 - ai_rate_buckets.updated_ms) * $4) >= 1
+       RETURNING tokens`,
+      [scope, policy.burst, now, perMs],
+    );
     if (rows[0]) return { allowed: true, remaining: Math.floor(Number(rows[0].tokens)) };
     const state = await this.peek(scope, policy);
     return { allowed: false, remaining: 0, retryAfterSeconds: Math.max(1, state.retryAfterSeconds) };
@@ -185,4 +167,16 @@ export class RateBuckets {
     const rows = await this.store.query<BucketRow>('SELECT tokens, updated_ms FROM ai_rate_buckets WHERE scope = $1', [scope]);
     return bucketAt(rows[0], policy, this.now());
   }
+}
+
+export interface BucketRow {
+  tokens: number;
+  updated_ms: number;
+}
+
+/** A bucket as it stands at `nowMs` (refilled since its last take), from its stored row (none: full). */
+export function bucketAt(row: BucketRow | undefined, policy: BucketPolicy, nowMs: number): { remaining: number; retryAfterSeconds: number } {
+  const perMs = policy.perMinute / 60_000;
+  const tokens = row ? Math.min(policy.burst, Number(row.tokens) + Math.max(0, nowMs - Number(row.updated_ms)) * perMs) : policy.burst;
+  return { remaining: Math.floor(tokens), retryAfterSeconds: tokens >= 1 ? 0 : Math.ceil((1 - tokens) / perMs / 1000) };
 }

@@ -35,11 +35,10 @@ export interface UsageLedger {
   /** Resolves true when recorded, false when the key was already there. */
   record(entry: UsageRecord): Promise<boolean>;
   /**
-   * The same write as SQL, for a caller that records usage inside a larger statement (one round trip
-   * per request): an INSERT … RETURNING key that writes only where `condition` (SQL) holds.
-   * `param` turns each value into a placeholder of the caller's statement.
+   * The meter event a row for `meter` is recorded as (the catalog's first meter when it has no such
+   * one), for a caller that writes its ledger row inside a larger statement (ai_detect_admit).
    */
-  insertSql(entry: UsageRecord, condition: string, param: (value: unknown) => string): Promise<string>;
+  eventNameOf(meter: string): Promise<string>;
 }
 
 /** Sends recorded usage to the meter: one pass on demand, or a loop in the background. */
