@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { catalogProblems, catalogSchema, DEFAULT_CATALOG, StoreCatalog, type Catalog } from '../billing/catalog.js';
 import type { Config } from '../config.js';
-import type { Store } from '../store/ports.js';
-import { migrate, openStore } from '../store/store.js';
 import { CliUsageError, parseFlags, userPath } from './flags.js';
+import { withStore } from './store.js';
 import type { CliCommand, CliIo } from './types.js';
 
 /** Runs a command body, turning usage errors into a message and exit code 2. */
@@ -42,16 +41,6 @@ export function readCatalogFile(path: string | undefined, io: CliIo): Catalog | 
     return undefined;
   }
   return catalogSchema.parse(json);
-}
-
-async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  try {
-    await migrate(store);
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
 }
 
 const summary = (catalog: Catalog) =>

@@ -5,6 +5,13 @@ import type { Config } from '../config.js';
 
 export class CliUsageError extends Error {}
 
+/** A usage error's exit: the message and the command's usage on stderr, exit code 2. Anything else is rethrown. */
+export function usageError(io: { err(line: string): void }, error: unknown, usage: string): number {
+  if (!(error instanceof CliUsageError)) throw error;
+  io.err(`${error.message} (usage: pnpm billing ${usage})`);
+  return 2;
+}
+
 /** A path from the command line, resolved from the folder the user ran the command in. */
 export function userPath(io: { cwd?: string | undefined }, path: string): string {
   return resolve(io.cwd ?? process.cwd(), path);

@@ -1,32 +1,18 @@
-import { wire } from '../bootstrap.js';
+import type { Wiring } from '../bootstrap.js';
 import { formatReconcileReport, reconcileSubscriptions } from '../billing/reconcile.js';
 import type { Config } from '../config.js';
-import { createLogger } from '../logger.js';
-import { migrate, openStore } from '../store/store.js';
 import { catchUpEvents } from '../webhooks/catch-up.js';
-import { CliUsageError, parseFlags } from './flags.js';
+import { CliUsageError, parseFlags, usageError } from './flags.js';
+import { withWiring } from './store.js';
 import type { CliCommand, CliIo } from './types.js';
 
-/** Opens the store and wires billing and webhooks exactly as the server does. */
-async function withWiring<T>(config: Config, io: CliIo, fn: (wiring: ReturnType<typeof wire>) => Promise<T>): Promise<T | number> {
+/** The server's wiring over the store, for a Stripe account to recover from. */
+async function withRecovery<T>(config: Config, io: CliIo, fn: (wiring: Wiring) => Promise<T>): Promise<T | number> {
   if (!config.stripe.secretKey) {
     io.err('STRIPE_SECRET_KEY is not set: there is no Stripe account to recover from');
     return 1;
   }
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  try {
-    await migrate(store);
-    const logger = createLogger({ level: 'warn', pretty: false, secrets: config.secrets, destination: process.stderr });
-    return await fn(wire(config, store, logger));
-  } finally {
-    await store.close();
-  }
-}
-
-function usageError(io: CliIo, error: unknown, usage: string): number {
-  if (!(error instanceof CliUsageError)) throw error;
-  io.err(`${error.message} (usage: pnpm billing ${usage})`);
-  return 2;
+  return withWiring(config, fn);
 }
 
 export const stripeReconcileCommand: CliCommand = {
@@ -41,7 +27,7 @@ export const stripeReconcileCommand: CliCommand = {
       return usageError(io, error, this.usage);
     }
     const dryRun = flags['dry-run'] ?? false;
-    return withWiring(config, io, async (wiring) => {
+    return withRecovery(config, io, async (wiring) => {
       const report = await reconcileSubscriptions({
         source: wiring.billing.recovery!,
         subscriptions: wiring.billing.subscriptions,
@@ -78,7 +64,7 @@ export const webhooksCatchUpCommand: CliCommand = {
     } catch (error) {
       return usageError(io, error, this.usage);
     }
-    return withWiring(config, io, async (wiring) => {
+    return withRecovery(config, io, async (wiring) => {
       const report = await catchUpEvents({ source: wiring.billing.recovery!, inbox: wiring.webhooks.inbox, processor: wiring.webhooks.processor, since });
       for (const id of report.recovered) io.out(`recovered ${id}`);
       const outcomes = Object.entries(report.outcomes).map(([k, v]) => `${v} ${k}`).join(', ');

@@ -1,7 +1,7 @@
 import { Counters } from '../ai-detect/repository.js';
 import { periodOf } from '../ai-detect/limits.js';
 import { SightengineDetector } from '../ai-detect/sightengine.js';
-import { migrate, openStore } from '../store/store.js';
+import { withStore } from './store.js';
 import type { CliCommand } from './types.js';
 
 /**
@@ -14,16 +14,11 @@ export const sightengineUsageCommand: CliCommand = {
   summary: "Sightengine's account usage next to our own monthly counters",
   async run({ config, io }) {
     const period = periodOf(new Date());
-    const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-    let ours: { operations: number; ledger: number };
-    try {
-      await migrate(store);
+    const ours = await withStore(config, async (store) => {
       const operations = await new Counters(store).get('sightengine:operations', period);
       const [row] = await store.query<{ n: number }>('SELECT count(*)::int AS n FROM usage_ledger WHERE period = $1', [period]);
-      ours = { operations, ledger: Number(row?.n ?? 0) };
-    } finally {
-      await store.close();
-    }
+      return { operations, ledger: Number(row?.n ?? 0) };
+    });
     io.out(`our counters (${period}): ${ours.operations} Sightengine operations spent of a budget of ${config.aiDetect.monthlyBudget}; ${ours.ledger} billable detections in the ledger`);
     const { apiUser, apiSecret, baseUrl } = config.sightengine;
     if (!apiUser || !apiSecret) {

@@ -1,35 +1,19 @@
-import { wire } from '../bootstrap.js';
 import type { Config } from '../config.js';
-import { createLogger } from '../logger.js';
 import type { Store } from '../store/ports.js';
-import { migrate, openStore } from '../store/store.js';
 import { stripeSignatureHeader, stripeTestEvent, TRIGGER_TYPES, type TriggerType } from '../billing/stripe/test-events.js';
 import type { InboxRow } from '../webhooks/inbox.js';
 import { localWebhookSecret, usesLocalWebhookSecret } from '../webhooks/local-secret.js';
 import type { WebhookWiring } from '../webhooks/wiring.js';
-import { CliUsageError, parseFlags } from './flags.js';
+import { CliUsageError, parseFlags, usageError } from './flags.js';
+import { withStore, withWiring } from './store.js';
 import type { CliCommand, CliIo } from './types.js';
 
-/** Opens the store and wires the webhook processor exactly as the server does. */
-async function withWebhooks<T>(config: Config, fn: (webhooks: WebhookWiring, store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  try {
-    await migrate(store);
-    const logger = createLogger({ level: 'warn', pretty: false, secrets: config.secrets, destination: process.stderr });
-    return await fn(wire(config, store, logger).webhooks, store);
-  } finally {
-    await store.close();
-  }
-}
+/** The webhook processor over the store, wired exactly as the server wires it. */
+const withWebhooks = <T>(config: Config, fn: (webhooks: WebhookWiring, store: Store) => Promise<T>): Promise<T> =>
+  withWiring(config, (wiring, store) => fn(wiring.webhooks, store));
 
 const line = (row: InboxRow) =>
   [row.id, row.type, row.status, `attempts=${row.attempts}`, row.receivedAt.toISOString(), row.reason ?? row.lastError ?? ''].filter(Boolean).join('  ');
-
-function usageError(io: CliIo, error: unknown, usage: string): number {
-  if (!(error instanceof CliUsageError)) throw error;
-  io.err(`${error.message} (usage: pnpm billing ${usage})`);
-  return 2;
-}
 
 export const webhooksListCommand: CliCommand = {
   words: ['webhooks', 'list'],
@@ -136,11 +120,5 @@ async function webhookSecretFor(config: Config): Promise<string | undefined> {
   if (config.stripe.webhookSecrets.length) return config.stripe.webhookSecrets[0];
   if (!usesLocalWebhookSecret(config)) return undefined;
   // Joins the running dev server's store (or opens it when none runs): the same secret either way.
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  try {
-    await migrate(store);
-    return await localWebhookSecret(store);
-  } finally {
-    await store.close();
-  }
+  return withStore(config, (store) => localWebhookSecret(store));
 }
