@@ -7,6 +7,7 @@ import { signedDelivery, stripeEvent, stripeScenario } from './testing/stripe-ev
 import { startStripeDouble, type StripeDouble } from './testing/stripe-double.js';
 import { useTestStore } from './testing/fixtures.js';
 import { postgresTargetOrUndefined } from './testing/stores.js';
+import type { Rows } from './store/rows.js';
 
 const SECRET = 'whsec_rolesTestSecret';
 // Far below the defaults (5 s / 10 s), so "a worker would have run by now" takes a second, not a minute.
@@ -37,8 +38,8 @@ describe.runIf(postgresTargetOrUndefined)('ROLE=api and ROLE=webhooks processes 
   const backlogLedgerKey = 'roles-backlog-usage';
 
   const backlog = async () => ({
-    event: (await t.store.query<{ status: string }>('SELECT status FROM webhook_events WHERE id = $1', [backlogEventId]))[0]?.status,
-    usage: (await t.store.query<{ status: string }>('SELECT status FROM usage_ledger WHERE key = $1', [backlogLedgerKey]))[0]?.status,
+    event: (await t.store.query<Pick<Rows['webhook_events'], 'status'>>('SELECT status FROM webhook_events WHERE id = $1', [backlogEventId]))[0]?.status,
+    usage: (await t.store.query<Pick<Rows['usage_ledger'], 'status'>>('SELECT status FROM usage_ledger WHERE key = $1', [backlogLedgerKey]))[0]?.status,
   });
 
   beforeAll(async () => {
@@ -118,7 +119,7 @@ describe.runIf(postgresTargetOrUndefined)('ROLE=api and ROLE=webhooks processes 
     }
     const repo = new SubscriptionRepository(t.store);
     expect((await repo.statusOf(s.account)).status).toBe('active');
-    const rows = await t.store.query<{ status: string }>(`SELECT status FROM webhook_events WHERE id LIKE '%\\_roles'`);
+    const rows = await t.store.query<Pick<Rows['webhook_events'], 'status'>>(`SELECT status FROM webhook_events WHERE id LIKE '%\\_roles'`);
     expect(rows.map((r) => r.status)).toEqual(['processed', 'processed', 'processed']);
   }, 150_000);
 });

@@ -7,6 +7,7 @@ import { signedDelivery, stripeScenario } from '../testing/stripe-events.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
 import { useTestStore } from '../testing/fixtures.js';
 import { storeTargets } from '../testing/stores.js';
+import type { Rows } from '../store/rows.js';
 
 const SECRET = 'whsec_usageReachesMeter';
 
@@ -59,7 +60,7 @@ describe.each(storeTargets)('usage reaches the meter on $name', (target) => {
     }
   };
   const ledger = (account: string) =>
-    t.store.query<{ key: string; status: string; occurred_at: Date | string }>(
+    t.store.query<Pick<Rows['usage_ledger'], 'key' | 'status' | 'occurred_at'>>(
       'SELECT key, status, occurred_at FROM usage_ledger WHERE account_id = $1 ORDER BY key',
       [account],
     );

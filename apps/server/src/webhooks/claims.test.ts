@@ -11,6 +11,7 @@ import type { Store } from '../store/ports.js';
 import { openStore } from '../store/store.js';
 import { WebhookInbox } from './inbox.js';
 import { WebhookProcessor } from './processor.js';
+import type { Rows } from '../store/rows.js';
 
 const SECRET = 'whsec_claimsTestSecret';
 const signer = createStripeClient({ secretKey: 'sk_test_signer', apiVersion: '2026-10-28.endive' });
@@ -83,7 +84,7 @@ describe.each(storeTargets)('webhook inbox claims on $name', (target) => {
     };
     const claimed = (await Promise.all([drain(a), drain(b), drain(a), drain(b)])).flat();
     expect(claimed.sort()).toEqual([...ids].sort());
-    const rows = await t.store.query<{ attempts: number; status: string }>('SELECT attempts, status FROM webhook_events WHERE id = ANY($1::text[])', [ids]);
+    const rows = await t.store.query<Pick<Rows['webhook_events'], 'attempts' | 'status'>>('SELECT attempts, status FROM webhook_events WHERE id = ANY($1::text[])', [ids]);
     expect(rows.every((r) => r.attempts === 1 && r.status === 'processing')).toBe(true);
   });
 

@@ -8,6 +8,7 @@ import { postgresTargetOrUndefined } from '../testing/stores.js';
 import { startTcpProxy, type TcpProxy } from '../testing/tcp-proxy.js';
 import type { Store } from '../store/ports.js';
 import { openStore } from '../store/store.js';
+import type { Rows } from '../store/rows.js';
 
 const SECRET = 'whsec_outageTestSecret';
 const EVENTS = 12;
@@ -109,7 +110,7 @@ describe.skipIf(!postgresTargetOrUndefined)('webhook processing across a Postgre
     const recoveredMs = Date.now() - back;
     await annotate(`all ${EVENTS} events processed ${recoveredMs} ms after the database answered again`);
 
-    const rows = await t.store.query<{ status: string; attempts: number }>("SELECT status, attempts FROM webhook_events WHERE id LIKE '%_outage%'");
+    const rows = await t.store.query<Pick<Rows['webhook_events'], 'status' | 'attempts'>>("SELECT status, attempts FROM webhook_events WHERE id LIKE '%_outage%'");
     expect(rows).toHaveLength(EVENTS);
     // The attempts the outage killed do not count toward the retry bound.
     for (const row of rows) expect(row).toEqual({ status: 'processed', attempts: 1 });

@@ -10,6 +10,7 @@ import type { Store } from '../store/ports.js';
 import { runRecoveryOnce } from './recovery-job.js';
 import { wire } from '../bootstrap.js';
 import { captureLogger } from '../testing/harness.js';
+import type { Rows } from '../store/rows.js';
 
 /**
  * Healing from Stripe itself, through the CLI an operator runs: `stripe reconcile` after an outage in
@@ -38,7 +39,7 @@ describe.runIf(postgresTargetOrUndefined)('stripe reconcile and webhooks catch-u
   };
   const template = () => stripeEvent('customer.subscription.updated').data.object;
   const statusOf = async (accountId: string) =>
-    (await t.store.query<{ status: string; cancel_at_period_end: boolean }>('SELECT status, cancel_at_period_end FROM subscriptions WHERE account_id = $1', [accountId]))[0];
+    (await t.store.query<Pick<Rows['subscriptions'], 'status' | 'cancel_at_period_end'>>('SELECT status, cancel_at_period_end FROM subscriptions WHERE account_id = $1', [accountId]))[0];
   const count = async (table: string) => (await t.store.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
   const listPages = () => stripe.requestsTo('/v1/subscriptions', 'GET').length;
 
@@ -112,7 +113,7 @@ describe.runIf(postgresTargetOrUndefined)('stripe reconcile and webhooks catch-u
 
     const second = await cli('webhooks', 'catch-up', '--since', '1h');
     expect(second.out).toContain('0 were missing from the inbox');
-    const rows = await t.store.query<{ id: string; status: string; attempts: number }>(`SELECT id, status, attempts FROM webhook_events WHERE id LIKE 'evt_lost_%' ORDER BY id`);
+    const rows = await t.store.query<Pick<Rows['webhook_events'], 'id' | 'status' | 'attempts'>>(`SELECT id, status, attempts FROM webhook_events WHERE id LIKE 'evt_lost_%' ORDER BY id`);
     expect(rows).toEqual([
       { id: 'evt_lost_1', status: 'processed', attempts: 1 },
       { id: 'evt_lost_2', status: 'processed', attempts: 1 },

@@ -6,6 +6,7 @@ import { signedDelivery, stripeScenario, type EventFixture } from '../testing/st
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
 import { useTestStore } from '../testing/fixtures.js';
 import { postgresTargetOrUndefined } from '../testing/stores.js';
+import type { Rows } from '../store/rows.js';
 
 const SECRET = 'whsec_replicaTestSecret';
 
@@ -81,7 +82,7 @@ describe.runIf(postgresTargetOrUndefined)('two server processes on one PostgreSQ
       expect((await repo.statusOf(account)).status, account).toBe(expected);
     }
     const ids = accounts.flatMap((a) => a.ids);
-    const rows = await t.store.query<{ id: string; status: string; attempts: number }>(
+    const rows = await t.store.query<Pick<Rows['webhook_events'], 'id' | 'status' | 'attempts'>>(
       'SELECT id, status, attempts FROM webhook_events WHERE id = ANY($1::text[])',
       [ids],
     );

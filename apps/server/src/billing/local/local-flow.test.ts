@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWiredApp } from '../../testing/harness.js';
 import { useTestStore } from '../../testing/fixtures.js';
 import { storeTargets } from '../../testing/stores.js';
+import type { Rows } from '../../store/rows.js';
 
 const APP = 'https://app.verifieddit.test';
 
@@ -140,7 +141,7 @@ describe.each(storeTargets)('local billing flow with no secrets on $name', (targ
   });
 
   it('signs links with a random key kept in the store, not one derived from the data folder', async () => {
-    const rows = await t.store.query<{ value: string }>("SELECT value FROM settings WHERE key = 'local_billing_link_key'");
+    const rows = await t.store.query<Pick<Rows['settings'], 'value'>>("SELECT value FROM settings WHERE key = 'local_billing_link_key'");
     expect(rows).toHaveLength(1);
     const key = rows[0]!.value;
     expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/); // 32 random bytes

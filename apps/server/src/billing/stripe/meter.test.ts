@@ -12,6 +12,7 @@ import { SubscriptionRepository } from '../subscriptions.js';
 import { createUsageLedger } from '../usage/ledger.js';
 import { createUsageOutbox } from '../usage/outbox.js';
 import { StripeUsageMeter } from './meter.js';
+import type { Rows } from '../../store/rows.js';
 
 describe.each(storeTargets)('Stripe usage meter on $name', (target) => {
   const t = useTestStore(target);
@@ -51,7 +52,7 @@ describe.each(storeTargets)('Stripe usage meter on $name', (target) => {
     expect(await outbox.flush()).toEqual({ released: 0, sent: 1, failed: 0, noCustomer: 0 });
     expect(await outbox.flush()).toEqual({ released: 0, sent: 0, failed: 0, noCustomer: 0 });
 
-    const keys = (await t.store.query<{ key: string }>(`SELECT key FROM usage_ledger WHERE account_id = 'meter_user' AND status = 'sent'`)).map((r) => r.key);
+    const keys = (await t.store.query<Pick<Rows['usage_ledger'], 'key'>>(`SELECT key FROM usage_ledger WHERE account_id = 'meter_user' AND status = 'sent'`)).map((r) => r.key);
     expect(keys).toHaveLength(3);
     expect(stripe.meterEvents).toHaveLength(3);
     for (const event of stripe.meterEvents) {

@@ -3,6 +3,7 @@ import { startStripeDouble, type StripeDouble } from '../../testing/stripe-doubl
 import { startWiredApp } from '../../testing/harness.js';
 import { useTestStore } from '../../testing/fixtures.js';
 import { storeTargets } from '../../testing/stores.js';
+import type { Rows } from '../../store/rows.js';
 
 const APP = 'https://app.verifieddit.test';
 const KEY = 'sk_test_51VerifiedditDoubleKey';
@@ -91,7 +92,7 @@ describe.each(storeTargets)('Stripe provider against a Stripe double on $name', 
     const own = await post('/create-portal-session', 'user_alice', { returnUrl: `${APP}/account` });
     expect(own.status).toBe(200);
     const [portal] = stripe.requestsTo('/v1/billing_portal/sessions', 'POST');
-    const alice = await t.store.query<{ provider_customer_id: string }>("SELECT provider_customer_id FROM customers WHERE account_id = 'user_alice'");
+    const alice = await t.store.query<Pick<Rows['customers'], 'provider_customer_id'>>("SELECT provider_customer_id FROM customers WHERE account_id = 'user_alice'");
     expect(portal?.body).toEqual({ customer: alice[0]?.provider_customer_id, return_url: `${APP}/account` });
     expect(portal?.idempotencyKey).toMatch(/^portal:cus_\w+:[0-9a-f]{32}:\d+$/);
 
