@@ -19,7 +19,7 @@ import { appRouter } from './routers/index.js';
 export interface AppDeps {
   logger: Logger;
   services: Services;
-  /** Largest body accepted outside the image-upload routes, in bytes (after decompression). */
+  /** Largest body accepted, in bytes after decompression, unless a procedure's meta declares a larger `bodyLimit` (image uploads). */
   jsonBodyLimit?: number;
   /** Extra routers, e.g. the local billing provider's Checkout and Portal pages. */
   mounts?: { path: string; handler: RequestHandler }[];
