@@ -49,6 +49,8 @@ export interface WebhookEventSource {
   handles(type: string): boolean;
   /** Maps a stored, verified event payload. */
   map(payload: unknown): Promise<MappedEvent>;
+  /** `map` when it needs no provider call and writes nothing, else undefined (the webhook's one-statement path). */
+  mapLocally(payload: unknown): Promise<MappedEvent | undefined>;
   /** Re-reads the subscription of an update whose ordering key tied, as a fresh, authoritative update. */
   reread(update: SubscriptionUpdate): Promise<SubscriptionUpdate | null>;
 }

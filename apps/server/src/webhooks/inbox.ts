@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { VerifiedEvent } from '../billing/ports.js';
+import type { SubscriptionUpdate, VerifiedEvent } from '../billing/ports.js';
+import type { Rows } from '../billing/rows-until-store.js';
 import type { Store } from '../store/ports.js';
+import { recordApplied, type EmbeddableWriter, type RecordedAndApplied } from './record-applied.js';
 
 export type InboxStatus = 'received' | 'processing' | 'retrying' | 'processed' | 'ignored' | 'unmapped' | 'failed' | 'invalid';
 
@@ -36,18 +38,24 @@ export interface InboxOptions {
 /** Retry delay after a failure caused by the store being unavailable (not by the event). */
 const TRANSIENT_RETRY_MS = 1_000;
 
-const toRow = (r: Record<string, unknown>): InboxRow => ({
-  id: String(r.id),
-  type: String(r.type),
+type EventRow = Rows['webhook_events'];
+
+const toRow = (r: EventRow): InboxRow => ({
+  id: r.id,
+  type: r.type,
+  // bigint: node-postgres answers a string, PGlite a number.
   created: Number(r.created),
   status: r.status as InboxStatus,
-  attempts: Number(r.attempts),
-  payload: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload,
-  outcome: (r.outcome as string | null) ?? null,
-  reason: (r.reason as string | null) ?? null,
-  lastError: (r.last_error as string | null) ?? null,
-  receivedAt: new Date(r.received_at as string),
+  attempts: r.attempts,
+  payload: r.payload,
+  outcome: r.outcome,
+  reason: r.reason,
+  lastError: r.last_error,
+  receivedAt: r.received_at,
 });
+
+/** How a new event is stored: claimed for processing now, ignored unread (a type we do not handle), or already settled by mapping. */
+type Disposition = 'claim' | 'ignored' | { settled: 'ignored' | 'unmapped'; reason: string };
 
 /**
  * The durable inbox of webhook events, keyed by event id. Every state change is one atomic SQL
@@ -56,9 +64,9 @@ const toRow = (r: Record<string, unknown>): InboxRow => ({
  */
 export class WebhookInbox {
   readonly workerId: string;
+  readonly leaseMs: number;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
-  private readonly leaseMs: number;
 
   constructor(
     private readonly store: Store,
@@ -73,24 +81,31 @@ export class WebhookInbox {
 
   /**
    * Stores the event unless its id is already there; resolves only once the row is durable. A
-   * handled event is stored already claimed by this worker (one statement instead of two), so the
+   * claimed event is stored already held by this worker (one statement instead of two), so the
    * delivery that brought it processes it right away; a duplicate returns undefined.
    */
-  async record(event: VerifiedEvent, disposition: 'claim' | 'ignored', provider = 'stripe'): Promise<InboxRow | undefined> {
+  async record(event: VerifiedEvent, disposition: Disposition, provider = 'stripe'): Promise<InboxRow | undefined> {
     const claim = disposition === 'claim';
-    const rows = await this.store.query<Record<string, unknown>>(
+    const status = claim ? 'processing' : disposition === 'ignored' ? 'ignored' : disposition.settled;
+    const rows = await this.store.query<EventRow>(
       `INSERT INTO webhook_events (id, provider, type, api_version, created, payload, status, attempts, next_attempt_at,
-                                   locked_by, locked_until, outcome, processed_at)
+                                   locked_by, locked_until, outcome, processed_at, reason)
        VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, now(),
-               $9, CASE WHEN $9::text IS NULL THEN NULL ELSE now() + ($10::int * interval '1 millisecond') END, $11,
-               CASE WHEN $9::text IS NULL THEN now() END)
+               $9, CASE WHEN $7 = 'processing' THEN now() + ($10::int * interval '1 millisecond') END, $11,
+               CASE WHEN $7 <> 'processing' THEN now() END, $12)
        ON CONFLICT (id) DO NOTHING RETURNING *`,
       [
-        event.id, provider, event.type, event.apiVersion, event.created, JSON.stringify(event.payload),
-        claim ? 'processing' : 'ignored', claim ? 1 : 0, claim ? this.workerId : null, this.leaseMs, claim ? null : 'ignored',
+        event.id, provider, event.type, event.apiVersion, event.created, JSON.stringify(event.payload), status,
+        disposition === 'ignored' ? 0 : 1, disposition === 'ignored' ? null : this.workerId, this.leaseMs,
+        claim ? null : status, typeof disposition === 'object' ? disposition.reason : null,
       ],
     );
     return rows[0] ? toRow(rows[0]) : undefined;
+  }
+
+  /** Stores a new event and applies its update in one statement (see record-applied.ts). */
+  recordApplied(event: VerifiedEvent, update: SubscriptionUpdate, writer: EmbeddableWriter): Promise<RecordedAndApplied> {
+    return recordApplied(this.store, this, event, update, writer);
   }
 
   /**
@@ -111,7 +126,7 @@ export class WebhookInbox {
 
   /** Takes the lease on a due event; undefined when it is not due or another worker holds it. */
   async claim(id: string): Promise<InboxRow | undefined> {
-    const rows = await this.store.query<Record<string, unknown>>(
+    const rows = await this.store.query<EventRow>(
       `UPDATE webhook_events
           SET status = 'processing', locked_by = $2, locked_until = now() + ($3::int * interval '1 millisecond'), attempts = attempts + 1
         WHERE id = $1
@@ -159,7 +174,7 @@ export class WebhookInbox {
    * on its way is ever released. The dead attempt does not count toward the bound.
    */
   async releaseOrphanedLeases(active: Iterable<string>, graceMs = 2_000): Promise<string[]> {
-    const rows = await this.store.query<{ id: string }>(
+    const rows = await this.store.query<Pick<EventRow, 'id'>>(
       `UPDATE webhook_events
           SET status = 'retrying', locked_until = NULL, next_attempt_at = now(), attempts = GREATEST(attempts - 1, 0),
               last_error = coalesce(last_error, 'the attempt ended without recording its outcome (store unavailable)')
@@ -177,7 +192,7 @@ export class WebhookInbox {
    * re-checked on the locked row, so a row another worker claimed meanwhile is never taken twice.
    */
   async claimDue(limit = 1): Promise<InboxRow[]> {
-    const rows = await this.store.query<Record<string, unknown>>(
+    const rows = await this.store.query<EventRow>(
       `UPDATE webhook_events AS w
           SET status = 'processing', locked_by = $2, locked_until = now() + ($3::int * interval '1 millisecond'), attempts = w.attempts + 1
          FROM (SELECT id FROM webhook_events
@@ -194,12 +209,12 @@ export class WebhookInbox {
   }
 
   async get(id: string): Promise<InboxRow | undefined> {
-    const rows = await this.store.query<Record<string, unknown>>('SELECT * FROM webhook_events WHERE id = $1', [id]);
+    const rows = await this.store.query<EventRow>('SELECT * FROM webhook_events WHERE id = $1', [id]);
     return rows[0] ? toRow(rows[0]) : undefined;
   }
 
   async list(status: InboxStatus, limit = 100): Promise<InboxRow[]> {
-    const rows = await this.store.query<Record<string, unknown>>(
+    const rows = await this.store.query<EventRow>(
       'SELECT * FROM webhook_events WHERE status = $1 ORDER BY received_at DESC LIMIT $2',
       [status, limit],
     );
@@ -217,7 +232,7 @@ export class WebhookInbox {
   }
 
   async requeueFailed(): Promise<string[]> {
-    const rows = await this.store.query<{ id: string }>(
+    const rows = await this.store.query<Pick<EventRow, 'id'>>(
       `UPDATE webhook_events SET status = 'received', attempts = 0, next_attempt_at = now(), last_error = NULL
         WHERE status = 'failed' RETURNING id`,
     );

@@ -1,13 +1,25 @@
-import type { ApplyOutcome, SubscriptionWriter, WebhookEventSource } from '../billing/ports.js';
+import type { ApplyOutcome, SubscriptionUpdate, SubscriptionWriter, VerifiedEvent, WebhookEventSource } from '../billing/ports.js';
 import type { LogPort } from '../logger.js';
 import { startPeriodicWorker, type PeriodicWorker } from '../jobs/periodic.js';
 import { isStoreUnavailable } from '../store/store.js';
 import type { InboxRow, WebhookInbox } from './inbox.js';
+import type { EmbeddableWriter, RecordedAndApplied } from './record-applied.js';
 
 export type ProcessResult =
   | { status: 'processed'; outcome: ApplyOutcome }
   | { status: 'ignored' | 'unmapped'; reason: string }
   | { status: 'retrying' | 'failed'; error: string };
+
+/** What taking a delivery did. */
+export interface Receipt {
+  /** False when the event id was in the inbox already (a redelivery). */
+  stored: boolean;
+  /** Processing left after the event became durable; the route waits for it up to its deadline. */
+  pending?: Promise<ProcessResult | undefined>;
+}
+
+/** Statuses a redelivery may take the event from: due ones, and leases that ran out (claim() checks both). */
+const TAKEN_ON_REDELIVERY = new Set(['received', 'retrying', 'processing']);
 
 /**
  * Applies inbox events. Whoever holds the claim maps the event to one SubscriptionUpdate and applies
@@ -22,10 +34,52 @@ export class WebhookProcessor {
     private readonly deps: {
       inbox: WebhookInbox;
       source: WebhookEventSource;
-      subscriptions: SubscriptionWriter;
+      subscriptions: SubscriptionWriter & EmbeddableWriter;
       log: LogPort;
     },
   ) {}
+
+  /**
+   * Takes a verified delivery of a handled type. An event that maps without the provider (a
+   * subscription event) costs one statement: stored and applied together (record-applied.ts).
+   * Anything else is stored claimed and processed the long way: map, apply, complete.
+   */
+  async receive(event: VerifiedEvent): Promise<Receipt> {
+    const { inbox, source, log } = this.deps;
+    // A mapping failure is not the delivery's: the long way stores the event and retries it.
+    const mapped = await source.mapLocally(event.payload).catch(() => undefined);
+    if (mapped?.kind === 'update') {
+      const done = await inbox.recordApplied(event, mapped.update, this.deps.subscriptions).catch((error: unknown) => {
+        log.warn({ err: error, eventId: event.id }, 'storing and applying a webhook event in one statement failed; storing it the long way');
+        return undefined;
+      });
+      if (done) return this.afterRecordApplied(event, mapped.update, done);
+    } else if (mapped) {
+      const row = await inbox.record(event, { settled: mapped.kind, reason: mapped.reason });
+      if (row && mapped.kind === 'unmapped') log.warn({ eventId: event.id, type: event.type, reason: mapped.reason }, 'webhook event maps to no account');
+      return { stored: row !== undefined };
+    }
+    const row = await inbox.record(event, 'claim');
+    return row ? { stored: true, pending: this.processClaimed(row) } : { stored: false };
+  }
+
+  private afterRecordApplied(event: VerifiedEvent, update: SubscriptionUpdate, done: RecordedAndApplied): Receipt {
+    if (done.known) {
+      // A redelivery of an event still waiting for a retry takes it now, if claim() lets it.
+      return TAKEN_ON_REDELIVERY.has(done.known) ? { stored: false, pending: this.process(event.id) } : { stored: false };
+    }
+    if (!done.stored) return { stored: false };
+    if (done.stored === 'processed') {
+      this.logProcessed(event, update, done.outcome ?? 'applied');
+      return { stored: true };
+    }
+    // Stored under this worker's lease: a tie to settle with a provider read, or an outcome to learn.
+    const row: InboxRow = {
+      id: event.id, type: event.type, created: event.created, status: 'processing', attempts: 1, payload: event.payload,
+      outcome: null, reason: null, lastError: null, receivedAt: new Date(),
+    };
+    return { stored: true, pending: this.underLease(row, () => this.finish(row, update, done.outcome ?? undefined)) };
+  }
 
   /** Processes one event if it is due and nobody else holds it; undefined otherwise. */
   async process(id: string): Promise<ProcessResult | undefined> {
@@ -34,27 +88,42 @@ export class WebhookProcessor {
   }
 
   /** Processes an event this worker holds the claim on. */
-  async processClaimed(row: InboxRow): Promise<ProcessResult> {
-    const { inbox, source, subscriptions, log } = this.deps;
+  processClaimed(row: InboxRow): Promise<ProcessResult> {
+    return this.underLease(row, async () => {
+      const mapped = await this.deps.source.map(row.payload);
+      if (mapped.kind === 'update') return this.finish(row, mapped.update);
+      if (mapped.kind === 'unmapped') this.deps.log.warn({ eventId: row.id, type: row.type, reason: mapped.reason }, 'webhook event maps to no account');
+      await this.deps.inbox.complete(row.id, mapped.kind, mapped.kind, mapped.reason);
+      return { status: mapped.kind, reason: mapped.reason };
+    });
+  }
+
+  /** Applies a held event's update (unless `outcome` says how that went), spends a tie's one provider read, completes. */
+  private async finish(row: InboxRow, update: SubscriptionUpdate, outcome?: ApplyOutcome): Promise<ProcessResult> {
+    const { inbox, source, subscriptions } = this.deps;
+    let result = outcome ?? (await subscriptions.apply(update));
+    // An update that already is a fresh provider read (checkout completion) spent this event's one
+    // read: a tie then means the store already holds that same state, so no second read.
+    if (result === 'tie' && !update.authoritative) {
+      const fresh = await source.reread(update);
+      if (fresh) result = await subscriptions.apply(fresh);
+    }
+    await inbox.complete(row.id, 'processed', result);
+    this.logProcessed(row, update, result);
+    return { status: 'processed', outcome: result };
+  }
+
+  private logProcessed(event: { id: string; type: string }, update: SubscriptionUpdate, outcome: ApplyOutcome): void {
+    this.deps.log.info({ eventId: event.id, type: event.type, accountId: update.accountId, status: update.status, outcome }, 'webhook event processed');
+  }
+
+  /** Runs `work` on a held event; a failure is recorded on the event (retried with backoff, or parked as failed). */
+  private async underLease(row: InboxRow, work: () => Promise<ProcessResult>): Promise<ProcessResult> {
+    const { inbox, log } = this.deps;
     const id = row.id;
     this.active.add(id);
     try {
-      const mapped = await source.map(row.payload);
-      if (mapped.kind !== 'update') {
-        if (mapped.kind === 'unmapped') log.warn({ eventId: id, type: row.type, reason: mapped.reason }, 'webhook event maps to no account');
-        await inbox.complete(id, mapped.kind, mapped.kind, mapped.reason);
-        return { status: mapped.kind, reason: mapped.reason };
-      }
-      let outcome = await subscriptions.apply(mapped.update);
-      // An update that already is a fresh provider read (checkout completion) spent this event's one
-      // read: a tie then means the store already holds that same state, so no second read.
-      if (outcome === 'tie' && !mapped.update.authoritative) {
-        const fresh = await source.reread(mapped.update);
-        if (fresh) outcome = await subscriptions.apply(fresh);
-      }
-      await inbox.complete(id, 'processed', outcome);
-      log.info({ eventId: id, type: row.type, accountId: mapped.update.accountId, status: mapped.update.status, outcome }, 'webhook event processed');
-      return { status: 'processed', outcome };
+      return await work();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const transient = isStoreUnavailable(error);

@@ -4,7 +4,7 @@ import { AppError } from '../errors.js';
 import { sendError } from '../http/errors.js';
 import { isDataError } from '../store/store.js';
 import type { WebhookInbox } from './inbox.js';
-import type { WebhookProcessor } from './processor.js';
+import type { Receipt, WebhookProcessor } from './processor.js';
 
 export const WEBHOOK_PATHS = ['/webhook', '/api/internal/stripe/webhook'];
 const WEBHOOK_BODY_LIMIT = 1024 * 1024;
@@ -24,8 +24,9 @@ const DEFAULT_INLINE_DEADLINE_MS = 8_000;
 
 /**
  * The Stripe webhook endpoint. Raw body (mounted before any JSON parser) so the signature is checked
- * over the exact bytes; the event is durable in the inbox before the 2xx; processing happens right
- * after, and a processing failure never fails the delivery (the inbox retries it).
+ * over the exact bytes; the event is durable in the inbox before the 2xx (a subscription event is
+ * stored and applied by one statement); other processing happens right after, and a processing
+ * failure never fails the delivery (the inbox retries it).
  */
 export function webhookRoutes(deps: WebhookRouteDeps): Router {
   const router = express.Router();
@@ -47,9 +48,9 @@ export function webhookRoutes(deps: WebhookRouteDeps): Router {
       req.log.warn({ eventId: event.id, apiVersion: event.apiVersion, pinned: deps.expectedApiVersion }, 'webhook event rendered with another API version');
     }
     const handled = deps.source.handles(event.type);
-    let recorded;
+    let receipt: Receipt;
     try {
-      recorded = await deps.inbox.record(event, handled ? 'claim' : 'ignored');
+      receipt = handled ? await deps.processor.receive(event) : { stored: (await deps.inbox.record(event, 'ignored')) !== undefined };
     } catch (error) {
       // The store refused this event's data: no retry can help, so no 503 (Stripe would retry for days).
       if (isDataError(error)) {
@@ -59,10 +60,10 @@ export function webhookRoutes(deps: WebhookRouteDeps): Router {
       req.log.error({ err: error, eventId: event.id }, 'could not store webhook event');
       return sendError(res, req.id, new AppError('NOT_READY', 'Could not store the event; retry later'));
     }
-    if (recorded && handled) {
+    if (receipt.pending) {
       // Durable from here on, so the answer is 2xx whatever processing does: a failure is retried from
       // the inbox, and a slow one (e.g. a Stripe read) finishes under its lease after we answer.
-      const processing = deps.processor.processClaimed(recorded).catch((error: unknown) => {
+      const processing = receipt.pending.catch((error: unknown) => {
         req.log.error({ err: error, eventId: event.id }, 'webhook processing failed after the event was stored; the retry worker takes it over');
       });
       let timer: NodeJS.Timeout | undefined;
@@ -73,7 +74,7 @@ export function webhookRoutes(deps: WebhookRouteDeps): Router {
       clearTimeout(timer);
       if (late) req.log.warn({ eventId: event.id }, 'webhook processing still running at the deadline; acknowledged, it continues in the background');
     }
-    res.json({ received: true, ...(recorded ? {} : { duplicate: true }), ...(handled ? {} : { ignored: true }) });
+    res.json({ received: true, ...(receipt.stored ? {} : { duplicate: true }), ...(handled ? {} : { ignored: true }) });
   });
   router.all(WEBHOOK_PATHS, (req, res) => {
     res.setHeader('allow', 'POST');

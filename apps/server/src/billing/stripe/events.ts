@@ -113,6 +113,9 @@ export function stripeWebhookEventSource(deps: EventMappingDeps): WebhookEventSo
   return {
     handles: (type) => (HANDLED_EVENT_TYPES as readonly string[]).includes(type),
     map: (payload) => mapStripeEvent(payload as Stripe.Event, deps),
+    // A subscription event carries the whole state (at most a customer → account lookup in the store);
+    // a checkout completion reads the subscription from Stripe and records the customer.
+    mapLocally: async (payload) => ((payload as Stripe.Event).type.startsWith('customer.subscription.') ? mapStripeEvent(payload as Stripe.Event, deps) : undefined),
     async reread(update) {
       const sub = await deps.retrieveSubscription(update.providerSubscriptionId);
       if (!sub) return null;
