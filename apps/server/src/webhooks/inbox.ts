@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SubscriptionUpdate, VerifiedEvent } from '../billing/ports.js';
-import type { Rows } from '../billing/rows-until-store.js';
+import type { Rows } from '../store/rows.js';
 import type { Store } from '../store/ports.js';
 import { recordApplied, type EmbeddableWriter, type RecordedAndApplied } from './record-applied.js';
 
