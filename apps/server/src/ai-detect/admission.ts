@@ -1,5 +1,6 @@
 import type { UsageLedger, UsageRecord } from '../billing/ports.js';
 import type { Store } from '../store/ports.js';
+import type { Rows } from '../store/rows.js';
 import type { Answer } from './answers.js';
 import type { CheckTerms } from './limits.js';
 import { bucketAt, verdictOf, type CachedVerdict } from './repository.js';
@@ -37,20 +38,22 @@ export type Admission =
   | { kind: 'miss' }
   | { kind: 'hit'; verdict: CachedVerdict; answer: Answer };
 
+type Detection = Rows['ai_detections'];
+
 /** The function's one row (its OUT parameters); verdict columns are null on a miss or refusal. */
 interface AdmissionRow {
   rate_taken: boolean;
   /** The bucket when the token was refused (for Retry-After); null when it had no row. */
-  bucket_tokens: number | null;
-  bucket_updated_ms: number | null;
+  bucket_tokens: Rows['ai_rate_buckets']['tokens'] | null;
+  bucket_updated_ms: Rows['ai_rate_buckets']['updated_ms'] | null;
   /** Null: the quota refused (or was not reached). */
-  quota_used: number | null;
-  verdict_ai_generated: number | null;
-  verdict_generators: Record<string, number> | string | null;
-  verdict_provider: string | null;
-  verdict_checked_at: Date | string | null;
+  quota_used: Rows['usage_counters']['used'] | null;
+  verdict_ai_generated: Detection['ai_generated'];
+  verdict_generators: Detection['generators'];
+  verdict_provider: Detection['provider'];
+  verdict_checked_at: Detection['checked_at'];
   /** When this account first got this very verdict; null: it is news to the account. */
-  answered_first_at: Date | string | null;
+  answered_first_at: Rows['ai_detection_answers']['first_answered_at'] | null;
 }
 
 export async function admit(store: Store, ledger: UsageLedger, request: AdmissionRequest): Promise<Admission> {

@@ -1,4 +1,5 @@
 import type { Store } from '../store/ports.js';
+import type { Rows } from '../store/rows.js';
 import type { DetectionVerdict } from './ports.js';
 
 /**
@@ -15,10 +16,7 @@ export interface Answer {
   checkedAt: string;
 }
 
-interface SeenRow {
-  verdict_checked_at: Date | string;
-  first_answered_at: Date | string;
-}
+type SeenRow = Pick<Rows['ai_detection_answers'], 'verdict_checked_at' | 'first_answered_at'>;
 
 const key = (accountId: string, sha256: string) => `${accountId}\u0000${sha256}`;
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/ports.js';
+import type { Rows } from '../store/rows.js';
 import type { DetectionVerdict } from './ports.js';
 
 /**
@@ -15,22 +16,14 @@ export interface CachedVerdict extends DetectionVerdict {
 
 export type ClaimOutcome = { kind: 'owner'; token: string } | { kind: 'cached'; verdict: CachedVerdict } | { kind: 'busy' };
 
-export interface DetectionRow {
-  sha256: string;
-  state: string;
-  claim_token: string | null;
-  claimed_until: Date | string | null;
-  ai_generated: number | null;
-  generators: Record<string, number> | string | null;
-  provider: string | null;
-  checked_at: Date | string | null;
-  expires_at: Date | string | null;
-}
+/** The columns a verdict is made of. */
+type VerdictRow = Pick<Rows['ai_detections'], 'sha256' | 'ai_generated' | 'generators' | 'provider' | 'checked_at'>;
 
 const iso = (value: Date | string) => new Date(value).toISOString();
 
-export function verdictOf(row: Pick<DetectionRow, 'sha256' | 'ai_generated' | 'generators' | 'provider' | 'checked_at'>): CachedVerdict {
-  const generators = typeof row.generators === 'string' ? (JSON.parse(row.generators) as Record<string, number>) : row.generators;
+export function verdictOf(row: VerdictRow): CachedVerdict {
+  // jsonb: parsed by both drivers; a string only if something stored JSON text.
+  const generators = (typeof row.generators === 'string' ? JSON.parse(row.generators) : row.generators) as Record<string, number> | null;
   return {
     sha256: row.sha256,
     aiGenerated: Number(row.ai_generated),
@@ -46,8 +39,8 @@ export class DetectionRepository {
 
   /** A fresh (unexpired) verdict, if any. */
   async cached(sha256: string): Promise<CachedVerdict | undefined> {
-    const [row] = await this.store.query<DetectionRow>(
-      `SELECT * FROM ai_detections WHERE sha256 = $1 AND state = 'done' AND (expires_at IS NULL OR expires_at > now())`,
+    const [row] = await this.store.query<VerdictRow>(
+      `SELECT sha256, ai_generated, generators, provider, checked_at FROM ai_detections WHERE sha256 = $1 AND state = 'done' AND (expires_at IS NULL OR expires_at > now())`,
       [sha256],
     );
     return row ? verdictOf(row) : undefined;
@@ -59,7 +52,7 @@ export class DetectionRepository {
    */
   async claim(sha256: string, leaseMs: number): Promise<ClaimOutcome> {
     const token = randomUUID();
-    const claimed = await this.store.query<{ claim_token: string }>(
+    const claimed = await this.store.query<Pick<Rows['ai_detections'], 'claim_token'>>(
       `INSERT INTO ai_detections (sha256, state, claim_token, claimed_until)
        VALUES ($1, 'pending', $2, now() + make_interval(secs => $3))
        ON CONFLICT (sha256) DO UPDATE SET state = 'pending', claim_token = EXCLUDED.claim_token,
@@ -104,7 +97,7 @@ export class Counters {
   /** Adds `amount` unless that would pass `limit`; returns the new value, or undefined when refused. */
   async reserve(scope: string, period: string, amount: number, limit: number): Promise<number | undefined> {
     if (amount > limit) return undefined;
-    const rows = await this.store.query<{ used: number }>(
+    const rows = await this.store.query<Pick<Rows['usage_counters'], 'used'>>(
       `INSERT INTO usage_counters (scope, period, used) VALUES ($1, $2, $3)
        ON CONFLICT (scope, period) DO UPDATE SET used = usage_counters.used + EXCLUDED.used
        WHERE usage_counters.used + EXCLUDED.used <= $4
@@ -124,7 +117,7 @@ export class Counters {
   }
 
   async get(scope: string, period: string): Promise<number> {
-    const rows = await this.store.query<{ used: number }>('SELECT used FROM usage_counters WHERE scope = $1 AND period = $2', [scope, period]);
+    const rows = await this.store.query<Pick<Rows['usage_counters'], 'used'>>('SELECT used FROM usage_counters WHERE scope = $1 AND period = $2', [scope, period]);
     return rows[0] ? Number(rows[0].used) : 0;
   }
 }
@@ -148,7 +141,7 @@ export class RateBuckets {
   async take(scope: string, policy: BucketPolicy): Promise<TakeResult> {
     const now = this.now();
     const perMs = policy.perMinute / 60_000;
-    const rows = await this.store.query<{ tokens: number }>(
+    const rows = await this.store.query<Pick<Rows['ai_rate_buckets'], 'tokens'>>(
       `INSERT INTO ai_rate_buckets (scope, tokens, updated_ms) VALUES ($1, $2::double precision - 1, $3)
        ON CONFLICT (scope) DO UPDATE SET
          tokens = LEAST($2::double precision, ai_rate_buckets.tokens + GREATEST(0, $3 - ai_rate_buckets.updated_ms) * $4) - 1,
@@ -169,10 +162,7 @@ export class RateBuckets {
   }
 }
 
-export interface BucketRow {
-  tokens: number;
-  updated_ms: number;
-}
+type BucketRow = Pick<Rows['ai_rate_buckets'], 'tokens' | 'updated_ms'>;
 
 /** A bucket as it stands at `nowMs` (refilled since its last take), from its stored row (none: full). */
 export function bucketAt(row: BucketRow | undefined, policy: BucketPolicy, nowMs: number): { remaining: number; retryAfterSeconds: number } {
