@@ -4,18 +4,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CATALOG } from '../billing/catalog.js';
 import { loadConfig } from '../config.js';
-import { runCli } from './index.js';
+import { runCliCaptured } from '../testing/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vd-cli-catalog-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: join(dir, 'data') });
 
-async function run(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, config, { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const run = (...argv: string[]) => runCliCaptured(argv, config);
 const file = (name: string, content: unknown) => {
   const path = join(dir, name);
   writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));

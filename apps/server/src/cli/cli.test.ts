@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CATALOG } from '../billing/catalog.js';
 import { loadConfig } from '../config.js';
-import { runCli } from './index.js';
+import { runCliCaptured } from '../testing/cli.js';
 
 const repoRoot = fileURLToPath(new URL('../../../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'vd-cli-'));
@@ -59,12 +59,7 @@ describe('pnpm --silent billing, as a user runs it', () => {
 
 describe('billing CLI help and usage errors', () => {
   const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: join(dir, 'data') });
-  const run = async (...argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(argv, config, { out: (t) => out.push(t), err: (t) => err.push(t), cwd: dir });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
+  const run = (...argv: string[]) => runCliCaptured(argv, config, { cwd: dir });
 
   it.each([[], ['--help'], ['-h'], ['help']])('prints the command list on stdout for %j', async (...argv) => {
     const result = await run(...argv);

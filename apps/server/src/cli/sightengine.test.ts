@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { startSightengineDouble, type SightengineDouble } from '../testing/sightengine-double.js';
-import { runCli } from './index.js';
+import { runCliCaptured } from '../testing/cli.js';
 
-describe('pnpm billing sightengine usage', () => {
+// Each run opens the PGlite folder (seconds on a busy machine): a generous timeout, as the other CLI tests.
+describe('pnpm billing sightengine usage', { timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'vd-cli-se-'));
   let double: SightengineDouble;
   beforeAll(async () => {
@@ -17,13 +18,7 @@ describe('pnpm billing sightengine usage', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function run(env: Record<string, string>) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: join(dir, 'data'), ...env });
-    const code = await runCli(['sightengine', 'usage'], config, { out: (t) => out.push(t), err: (t) => err.push(t) });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const run = (env: Record<string, string>) => runCliCaptured(['sightengine', 'usage'], loadConfig({ NODE_ENV: 'test', DATA_DIR: join(dir, 'data'), ...env }));
 
   it("shows the account's numbers (parsed loosely) next to our counters", async () => {
     double.accountBody = { status: 'success', plan: { name: 'starter' }, usage: { ops: { month: '42' }, daily: 7 } };

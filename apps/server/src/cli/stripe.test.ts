@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CATALOG } from '../billing/catalog.js';
 import { loadConfig } from '../config.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
-import { runCli } from './index.js';
+import { runCliCaptured } from '../testing/cli.js';
 
 const KEY = 'sk_test_cli_0123456789abcdef';
 const dir = mkdtempSync(join(tmpdir(), 'vd-cli-stripe-'));
@@ -18,13 +18,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(argv: string[], env: Record<string, string> = {}) {
-  const config = loadConfig({ NODE_ENV: 'test', STRIPE_SECRET_KEY: KEY, STRIPE_API_BASE_URL: double.url, DATA_DIR: join(dir, 'data'), ...env });
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, config, { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const run = (argv: string[], env: Record<string, string> = {}) =>
+  runCliCaptured(argv, loadConfig({ NODE_ENV: 'test', STRIPE_SECRET_KEY: KEY, STRIPE_API_BASE_URL: double.url, DATA_DIR: join(dir, 'data'), ...env }));
 const file = (name: string, content: string) => {
   const path = join(dir, name);
   writeFileSync(path, content);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { startServerProcess, type ServerProcess } from '../testing/processes.js';
-import { runCli } from './index.js';
+import { runCliCaptured } from '../testing/cli.js';
 
 /**
  * `pnpm billing webhooks trigger` against a real dev server process with no secrets at all: the server
@@ -28,12 +28,7 @@ describe('pnpm billing webhooks trigger against a running dev server', { timeout
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const cli = async (...argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(argv, loadConfig({ NODE_ENV: 'development', DATA_DIR: dataDir }), { out: (t) => out.push(t), err: (t) => err.push(t) });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
+  const cli = (...argv: string[]) => runCliCaptured(argv, loadConfig({ NODE_ENV: 'development', DATA_DIR: dataDir }));
   const statusOf = async (account: string) => {
     const res = await fetch(`${server.url}/subscription-status`, { headers: { authorization: `Bearer dev_${account}` } });
     return (await res.json()) as { status: string; features: string[] };
@@ -53,12 +48,11 @@ describe('pnpm billing webhooks trigger against a running dev server', { timeout
   });
 
   it('is refused by the server when signed with another secret, and says so', async () => {
-    const res = await runCli(
+    const res = await runCliCaptured(
       ['webhooks', 'trigger', 'customer.subscription.updated', '--account', 'mallory', '--url', server.url],
       loadConfig({ NODE_ENV: 'development', DATA_DIR: dataDir, STRIPE_WEBHOOK_SECRET: 'whsec_notTheServersSecret' }),
-      { out: () => {}, err: () => {} },
     );
-    expect(res).toBe(1);
+    expect(res.code).toBe(1);
     expect((await statusOf('mallory')).status).toBe('none');
   });
 

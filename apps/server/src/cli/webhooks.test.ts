@@ -8,7 +8,7 @@ import { signedDelivery, stripeEvent } from '../testing/stripe-events.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
 import type { Store } from '../store/ports.js';
 import { migrate, openStore } from '../store/store.js';
-import { runCli } from './index.js';
+import { runCliCaptured } from '../testing/cli.js';
 
 const SECRET = 'whsec_cliTestSecret';
 
@@ -27,12 +27,7 @@ describe('pnpm billing webhooks list / replay', { timeout: 120_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const cli = async (...argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(argv, loadConfig(env()), { out: (t) => out.push(t), err: (t) => err.push(t) });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
+  const cli = (...argv: string[]) => runCliCaptured(argv, loadConfig(env()));
 
   it('lists failed and unmapped events and replays them through the same processing', async () => {
     // A server on the same data directory receives the deliveries; then it stops and the CLI takes over.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../cli/index.js';
+import { runCliCaptured } from '../testing/cli.js';
 import { loadConfig } from '../config.js';
 import { stripeEvent } from '../testing/stripe-events.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
@@ -31,12 +31,7 @@ describe.runIf(postgresTargetOrUndefined)('stripe reconcile and webhooks catch-u
     await stripe?.close();
   });
 
-  const cli = async (...argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(argv, loadConfig(env()), { out: (s) => out.push(s), err: (s) => err.push(s) });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
+  const cli = (...argv: string[]) => runCliCaptured(argv, loadConfig(env()));
   const template = () => stripeEvent('customer.subscription.updated').data.object;
   const statusOf = async (accountId: string) =>
     (await t.store.query<Pick<Rows['subscriptions'], 'status' | 'cancel_at_period_end'>>('SELECT status, cancel_at_period_end FROM subscriptions WHERE account_id = $1', [accountId]))[0];
