@@ -96,11 +96,13 @@ describe.skipIf(!postgresTargetOrUndefined)('webhook processing across a Postgre
     // The database goes away while every event is mid-processing: applying fails, and so does
     // recording the failure, so each event's lease is left behind.
     await proxy.cut();
+    const failedPasses = () => app.logs.records().filter((r) => r.worker === 'webhook retries' && r.level === 40).length;
+    const failedPassesBefore = failedPasses();
     releaseReads();
     const failedIds = () => new Set(app.logs.records().filter((r) => r.level === 50 && typeof r.eventId === 'string' && r.eventId.includes('_outage')).map((r) => r.eventId)).size;
     await expect.poll(failedIds, { timeout: 10_000 }).toBe(EVENTS);
-    // The outage lasts over one retry pass, which fails too.
-    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    // The outage lasts over one retry pass, which fails too (waited for, not slept: passes are 5 s apart).
+    await expect.poll(failedPasses, { timeout: 10_000, interval: 100 }).toBeGreaterThan(failedPassesBefore);
 
     await proxy.restore();
     const back = Date.now();
