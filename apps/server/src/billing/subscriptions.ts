@@ -100,6 +100,7 @@ export class SubscriptionRepository {
     const [row] = await this.store.query<{ change_id: number | string | null; outcome: ApplyOutcome | null }>(
       `WITH ${upsert.ctes} SELECT ${upsert.changeId} AS change_id, ${upsert.outcome} AS outcome`,
       upsert.params,
+      { prepared: true },
     );
     if (upsert.committed(row?.change_id ?? null)) return 'applied';
     if (row?.outcome) return row.outcome;

@@ -6,9 +6,14 @@ export interface Session {
   exec(text: string): Promise<void>;
 }
 
+export interface QueryOptions {
+  /** A hot statement: PostgreSQL parses and plans it once per connection (a named prepared statement); PGlite ignores it. */
+  prepared?: boolean;
+}
+
 export interface Store {
   readonly kind: 'pglite' | 'postgres';
-  query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
+  query<Row = Record<string, unknown>>(text: string, params?: unknown[], options?: QueryOptions): Promise<Row[]>;
   withSession<T>(fn: (session: Session) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
   /** Connections of the pool (PostgreSQL only; PGlite is one in-process connection). */

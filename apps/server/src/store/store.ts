@@ -42,9 +42,19 @@ function openPostgres(url: string, max: number, onClose?: () => void): Store {
     },
   });
   const root = sessionOf(pool);
+  // Prepared statements are named by their text; few statements are hot, but the map is bounded anyway.
+  const names = new Map<string, string>();
+  const nameOf = (text: string) => {
+    let name = names.get(text);
+    if (!name && names.size < 64) names.set(text, (name = `hot_${names.size + 1}`));
+    return name;
+  };
   return {
     kind: 'postgres',
-    query: root.query,
+    async query(text, params, options) {
+      const name = options?.prepared ? nameOf(text) : undefined;
+      return name ? (await pool.query({ name, text, values: params as unknown[] })).rows : root.query(text, params);
+    },
     async withSession(fn) {
       const client = await pool.connect();
       try {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VerifiedEvent } from '../billing/ports.js';
 import { stripeWebhookEventSource } from '../billing/stripe/events.js';
 import { SubscriptionRepository } from '../billing/subscriptions.js';
-import type { Store } from '../store/ports.js';
+import type { QueryOptions, Store } from '../store/ports.js';
 import { openStore } from '../store/store.js';
 import { captureLogger, startWiredApp } from '../testing/harness.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
@@ -29,9 +29,9 @@ describe.each(storeTargets)('webhook deliveries stored and applied in one statem
     stripe = await startStripeDouble();
     // The real store, counting every statement the app sends it.
     const counting: Store = Object.assign(Object.create(t.store) as Store, {
-      query: (text: string, params?: unknown[]) => {
+      query: (text: string, params?: unknown[], options?: QueryOptions) => {
         statements.push(text);
-        return t.store.query(text, params);
+        return t.store.query(text, params, options);
       },
     });
     app = await startWiredApp({

@@ -60,6 +60,7 @@ export async function recordApplied(
       event.id, provider, event.type, event.apiVersion, event.created, JSON.stringify(event.payload),
       lease.workerId, lease.leaseMs, settled, ...upsert.params,
     ],
+    { prepared: true },
   );
   upsert.committed(row?.change_id ?? null);
   return {
