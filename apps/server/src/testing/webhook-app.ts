@@ -3,6 +3,7 @@ import { useTestStore } from './fixtures.js';
 import { startWiredApp } from './harness.js';
 import { signedDelivery, stripeScenario } from './stripe-events.js';
 import { startStripeDouble, type StripeDouble } from './stripe-double.js';
+import type { Rows } from '../store/rows.js';
 import type { StoreTarget, TestStore } from './stores.js';
 
 export const OLD_SECRET = 'whsec_previousSigningSecret';
@@ -39,6 +40,6 @@ export function useWebhookApp(target: StoreTarget) {
       const res = await fetch(`${w.app.url}/subscription-status`, { headers: { authorization: `Bearer dev_${account}` } });
       return (await res.json()) as Record<string, any>;
     },
-    rowsFor: (id: string) => w.t.store.query<Record<string, any>>('SELECT * FROM webhook_events WHERE id = $1', [id]),
+    rowsFor: (id: string) => w.t.store.query<Rows['webhook_events']>('SELECT * FROM webhook_events WHERE id = $1', [id]),
   });
 }
