@@ -179,14 +179,13 @@ describe.each(storeTargets)('webhook inbox claims on $name', (target) => {
     });
     try {
       const body = JSON.stringify(event);
-      const started = Date.now();
+      // The provider read stalls until release() below: an answer at all proves the ack did not wait for it.
       const res = await fetch(`${app.url}/webhook`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'stripe-signature': signer.webhooks.generateTestHeaderString({ payload: body, secret: SECRET }) },
         body,
       });
       expect(res.status).toBe(200);
-      expect(Date.now() - started).toBeLessThan(2_000);
       expect(await app.wiring.webhooks.inbox.get(event.id)).toMatchObject({ status: 'processing', attempts: 1 });
       // A redelivery meanwhile is a duplicate, and the retry worker leaves the leased row alone.
       const again = await fetch(`${app.url}/webhook`, {
