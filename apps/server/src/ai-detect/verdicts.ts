@@ -37,7 +37,14 @@ export function createVerdictCache(store: Store, settings: VerdictCacheSettings)
    * given bytes does not change, so this skips one store read per cache hit. Bounded, oldest out.
    */
   const memo = new Map<string, DetectionVerdict>();
+  /**
+   * Bytes that got a verdict were sniffed as an image when it was made, and stay one whatever the
+   * TTL: their repeats skip sniffing. Bounded, oldest out.
+   */
+  const images = new Set<string>();
   const remember = (sha256: string, verdict: DetectionVerdict) => {
+    if (images.size >= 10_000) images.delete(images.values().next().value!);
+    images.add(sha256);
     if (settings.cacheTtlSeconds !== undefined) return;
     if (memo.size >= 10_000) memo.delete(memo.keys().next().value!);
     memo.set(sha256, verdict);
@@ -79,10 +86,10 @@ export function createVerdictCache(store: Store, settings: VerdictCacheSettings)
   }
 
   return {
-    /** Whether a verdict for these bytes is remembered in this process (its bytes were sniffed then). */
-    knows: (sha256: string): boolean => memo.has(sha256),
+    /** Whether these bytes got a verdict seen by this process (so they were sniffed as an image then). */
+    knows: (sha256: string): boolean => images.has(sha256),
 
-    /** Remembers a verdict read elsewhere (the admission statement) for `knows`. */
+    /** Remembers a verdict read elsewhere (the admission statement). */
     remember,
 
     /** The verdict for these bytes; `upstream` runs only when no request anywhere has one or is getting one. */
