@@ -1,16 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWiredApp } from '../testing/harness.js';
-import { useTestStore } from '../testing/fixtures.js';
-import { storeTargets } from '../testing/stores.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useWiredApp } from '../testing/fixtures.js';
 import { SubscriptionRepository } from './subscriptions.js';
 
 const APP = 'https://app.verifieddit.test';
 
 describe('billing procedures: errors and isolation', () => {
-  const t = useTestStore(storeTargets[0]!);
-  let app: Awaited<ReturnType<typeof startWiredApp>>;
+  const wired = useWiredApp();
+  const t = wired.store;
   beforeAll(async () => {
-    app = await startWiredApp({ store: t.store });
     // Alice holds an active subscription; Bob has nothing.
     await new SubscriptionRepository(t.store).apply({
       eventId: 'evt_seed', accountId: 'alice', provider: 'local', providerCustomerId: 'cus_local_alice', providerSubscriptionId: 'sub_local_alice',
@@ -19,12 +16,9 @@ describe('billing procedures: errors and isolation', () => {
     });
     await t.store.query("INSERT INTO customers (account_id, provider, provider_customer_id) VALUES ('alice', 'local', 'cus_local_alice')");
   });
-  afterAll(async () => {
-    await app.shutdown();
-  });
 
   const trpc = async (path: string, user: string | null, input?: unknown) => {
-    const res = await fetch(`${app.url}/trpc/${path}`, {
+    const res = await fetch(`${wired.app.url}/trpc/${path}`, {
       method: input === undefined ? 'GET' : 'POST',
       headers: { ...(user ? { authorization: `Bearer dev_${user}` } : {}), 'content-type': 'application/json' },
       ...(input === undefined ? {} : { body: JSON.stringify(input) }),
@@ -51,7 +45,7 @@ describe('billing procedures: errors and isolation', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.data.code).toBe('INVALID_REDIRECT');
     expect(res.body.error.message).toContain('successUrl');
-    const portal = await trpc('billing.createPortalSession', 'alice', { returnUrl: 'https://app.verifieddit.test.evil.example/x' });
+    const portal = await trpc('billing.createPortalSession', 'alice', { returnUrl: 'https://wired.app.verifieddit.test.evil.example/x' });
     expect(portal.body.error.data.code).toBe('INVALID_REDIRECT');
   });
 
@@ -72,7 +66,7 @@ describe('billing procedures: errors and isolation', () => {
     const rpc = await trpc('billing.createCheckoutSession', 'bob', { plan: 'pro', successUrl: 'not a url', cancelUrl: `${APP}/c` });
     expect(rpc.status).toBe(400);
     expect(rpc.body.error.data.code).toBe('VALIDATION_FAILED');
-    const rest = await fetch(`${app.url}/create-checkout-session`, {
+    const rest = await fetch(`${wired.app.url}/create-checkout-session`, {
       method: 'POST',
       headers: { authorization: 'Bearer dev_bob', 'content-type': 'application/json' },
       body: JSON.stringify({ plan: 'pro', cancelUrl: `${APP}/c` }),

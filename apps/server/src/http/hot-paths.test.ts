@@ -1,25 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestIssuer } from '../testing/clerk.js';
-import { startWiredApp } from '../testing/harness.js';
-import { useTestStore } from '../testing/fixtures.js';
-import { storeTargets } from '../testing/stores.js';
+import { useWiredApp } from '../testing/fixtures.js';
 
 const issuer = createTestIssuer();
 
 describe('billing.subscriptionStatus without the tRPC adapter', () => {
-  const t = useTestStore(storeTargets[0]!);
-  let app: Awaited<ReturnType<typeof startWiredApp>>;
+  const wired = useWiredApp({ env: { CLERK_JWT_KEY: issuer.publicKeyPem, CLERK_AUTHORIZED_PARTIES: 'https://app.verifieddit.test' } });
+  const t = wired.store;
   let bearer: string;
   beforeAll(async () => {
-    app = await startWiredApp({ store: t.store, env: { CLERK_JWT_KEY: issuer.publicKeyPem, CLERK_AUTHORIZED_PARTIES: 'https://app.verifieddit.test' } });
     bearer = `Bearer ${await issuer.token({ sub: 'user_hot' })}`;
   });
-  afterAll(async () => {
-    await app.shutdown();
-  });
-  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${app.url}/trpc/${path}`, { headers: { authorization: bearer, ...headers } });
+  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${wired.app.url}/trpc/${path}`, { headers: { authorization: bearer, ...headers } });
   const apply = (status: 'active' | 'canceled', n: number) =>
-    app.wiring.billing.subscriptions.apply({
+    wired.app.wiring.billing.subscriptions.apply({
       eventId: `evt_hot_${n}`, accountId: 'user_hot', provider: 'stripe', providerCustomerId: 'cus_hot', providerSubscriptionId: 'sub_hot',
       planId: 'pro', status, features: ['ai-detect'], currentPeriodEnd: new Date('2026-12-20T00:00:00Z'), cancelAtPeriodEnd: false, sourceCreated: 1_763_650_000 + n, sourceRank: 0,
     });
@@ -54,6 +48,6 @@ describe('billing.subscriptionStatus without the tRPC adapter', () => {
     const res = await get('billing.subscriptionStatus', { authorization: `Bearer ${await issuer.token({}, issuer.strangerKey)}`, 'x-request-id': requestId });
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ error: { data: { code: 'UNAUTHENTICATED', requestId } } });
-    expect(app.logs.records().filter((r) => r.requestId === requestId && r.authFailure)).toHaveLength(1);
+    expect(wired.app.logs.records().filter((r) => r.requestId === requestId && r.authFailure)).toHaveLength(1);
   });
 });

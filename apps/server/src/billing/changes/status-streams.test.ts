@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTestIssuer } from '../../testing/clerk.js';
-import { startWiredApp } from '../../testing/harness.js';
 import { liveClient, recordStatusStream, until } from '../../testing/live-client.js';
-import { useTestStore } from '../../testing/fixtures.js';
+import { useWiredApp } from '../../testing/fixtures.js';
 import { storeTargets } from '../../testing/stores.js';
 import type { SubscriptionUpdate } from '../ports.js';
 
@@ -24,28 +23,21 @@ const update = (accountId: string, n: number, status: SubscriptionUpdate['status
 const codeOf = (error: unknown) => (error as { data?: { code?: string } } | undefined)?.data?.code;
 
 describe.each(storeTargets)('billing.onStatusChange over SSE on $name', (target) => {
-  const t = useTestStore(target);
-  let app: Awaited<ReturnType<typeof startWiredApp>>;
   const issuer = createTestIssuer();
-
-  beforeAll(async () => {
-    app = await startWiredApp({
-      store: t.store,
-      env: { LIVE_STREAMS_PER_ACCOUNT: '2', CLERK_JWT_KEY: issuer.publicKeyPem, CLERK_AUTHORIZED_PARTIES: 'https://app.verifieddit.test' },
-    });
+  const wired = useWiredApp({
+    target,
+    env: { LIVE_STREAMS_PER_ACCOUNT: '2', CLERK_JWT_KEY: issuer.publicKeyPem, CLERK_AUTHORIZED_PARTIES: 'https://app.verifieddit.test' },
   });
-  afterAll(async () => {
-    await app.shutdown();
-  });
+  const t = wired.store;
 
-  const apply = (u: SubscriptionUpdate) => app.wiring.billing.subscriptions.apply(u);
+  const apply = (u: SubscriptionUpdate) => wired.app.wiring.billing.subscriptions.apply(u);
   const tokenFor = (sub: string, ttlSeconds = 300) => issuer.token({ sub, exp: Math.floor(Date.now() / 1000) + ttlSeconds });
 
   it('sends the current status first, then every change, each with a tracked id', async () => {
     const account = `user_live_${target.name}`;
     await apply(update(account, 1, 'trialing'));
     const token = await tokenFor(account);
-    const stream = recordStatusStream(liveClient(app.url, () => token));
+    const stream = recordStatusStream(liveClient(wired.app.url, () => token));
     try {
       await until(() => stream.events.length === 1, 10_000, 'the current status');
       expect(stream.events[0]).toMatchObject({ status: 'trialing', features: ['ai-detect'] });
@@ -67,13 +59,13 @@ describe.each(storeTargets)('billing.onStatusChange over SSE on $name', (target)
     const account = `user_resume_${target.name}`;
     await apply(update(account, 1));
     const token = await tokenFor(account);
-    const first = recordStatusStream(liveClient(app.url, () => token));
+    const first = recordStatusStream(liveClient(wired.app.url, () => token));
     await until(() => first.events.length === 1);
     first.stop();
     const last = first.events[0]!.id;
 
     for (let n = 2; n <= 4; n++) await apply(update(account, n, n % 2 ? 'active' : 'past_due'));
-    const resumed = recordStatusStream(liveClient(app.url, () => token, 'header'), { lastEventId: last });
+    const resumed = recordStatusStream(liveClient(wired.app.url, () => token, 'header'), { lastEventId: last });
     await until(() => resumed.events.length === 3);
     await apply(update(account, 5, 'canceled'));
     await until(() => resumed.events.length === 4);
@@ -81,7 +73,7 @@ describe.each(storeTargets)('billing.onStatusChange over SSE on $name', (target)
     resumed.stop();
 
     // Reconnecting at the newest id: no repeat of the current status.
-    const quiet = recordStatusStream(liveClient(app.url, () => token), { lastEventId: resumed.events[3]!.id });
+    const quiet = recordStatusStream(liveClient(wired.app.url, () => token), { lastEventId: resumed.events[3]!.id });
     await until(() => quiet.started() > 0);
     await new Promise((r) => setTimeout(r, 300));
     expect(quiet.events).toEqual([]);
@@ -89,7 +81,7 @@ describe.each(storeTargets)('billing.onStatusChange over SSE on $name', (target)
   });
 
   it('refuses a stream without a valid token when it opens', async () => {
-    const anonymous = recordStatusStream(liveClient(app.url, () => 'not-a-jwt'));
+    const anonymous = recordStatusStream(liveClient(wired.app.url, () => 'not-a-jwt'));
     await until(() => anonymous.error() !== undefined);
     expect(codeOf(anonymous.error())).toBe('UNAUTHENTICATED');
     expect(anonymous.events).toEqual([]);
@@ -98,7 +90,7 @@ describe.each(storeTargets)('billing.onStatusChange over SSE on $name', (target)
   it('ends the stream with UNAUTHENTICATED when the token expires', async () => {
     const account = `user_expiry_${target.name}`;
     const token = await tokenFor(account, 2);
-    const stream = recordStatusStream(liveClient(app.url, () => token));
+    const stream = recordStatusStream(liveClient(wired.app.url, () => token));
     await until(() => stream.events.length === 1);
     expect(stream.events[0]).toMatchObject({ status: 'none' });
     await until(() => stream.error() !== undefined, 10_000, 'the expiry');
@@ -108,16 +100,16 @@ describe.each(storeTargets)('billing.onStatusChange over SSE on $name', (target)
   it('caps open streams per account with TOO_MANY_STREAMS, and frees a slot when one closes', async () => {
     const account = `user_cap_${target.name}`;
     const token = await tokenFor(account);
-    const a = recordStatusStream(liveClient(app.url, () => token));
-    const b = recordStatusStream(liveClient(app.url, () => token));
+    const a = recordStatusStream(liveClient(wired.app.url, () => token));
+    const b = recordStatusStream(liveClient(wired.app.url, () => token));
     await until(() => a.events.length === 1 && b.events.length === 1);
-    const c = recordStatusStream(liveClient(app.url, () => token));
+    const c = recordStatusStream(liveClient(wired.app.url, () => token));
     await until(() => c.error() !== undefined);
     expect(codeOf(c.error())).toBe('TOO_MANY_STREAMS');
     expect((c.error() as { data: { details: unknown } }).data.details).toEqual({ limit: 2 });
     a.stop();
-    await until(() => app.wiring.billing.streams.size === 1);
-    const d = recordStatusStream(liveClient(app.url, () => token));
+    await until(() => wired.app.wiring.billing.streams.size === 1);
+    const d = recordStatusStream(liveClient(wired.app.url, () => token));
     await until(() => d.events.length === 1);
     b.stop();
     d.stop();
@@ -126,7 +118,7 @@ describe.each(storeTargets)('billing.onStatusChange over SSE on $name', (target)
   it('ends every stream on a graceful stop, with NOT_READY so clients reconnect elsewhere', async () => {
     const account = `user_stop_${target.name}`;
     const token = await tokenFor(account);
-    const res = await fetch(`${app.url}/trpc/billing.onStatusChange`, {
+    const res = await fetch(`${wired.app.url}/trpc/billing.onStatusChange`, {
       headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
     });
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
@@ -140,9 +132,9 @@ describe.each(storeTargets)('billing.onStatusChange over SSE on $name', (target)
       }
     })();
     await until(() => text.includes('"status":"none"'));
-    await app.wiring.billing.streams.close();
+    await wired.app.wiring.billing.streams.close();
     await read; // the response ends
     expect(text).toMatch(/event: serialized-error\ndata: .*"code":"NOT_READY"/);
-    expect(app.wiring.billing.streams.size).toBe(0);
+    expect(wired.app.wiring.billing.streams.size).toBe(0);
   });
 });

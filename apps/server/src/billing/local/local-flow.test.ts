@@ -1,25 +1,19 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startWiredApp } from '../../testing/harness.js';
-import { useTestStore } from '../../testing/fixtures.js';
+import { useWiredApp } from '../../testing/fixtures.js';
 import { storeTargets } from '../../testing/stores.js';
 import type { Rows } from '../../store/rows.js';
 
 const APP = 'https://app.verifieddit.test';
 
 describe.each(storeTargets)('local billing flow with no secrets on $name', (target) => {
-  const t = useTestStore(target);
-  let app: Awaited<ReturnType<typeof startWiredApp>>;
-  beforeAll(async () => {
-    app = await startWiredApp({ store: t.store });
-  });
-  afterAll(async () => {
-    await app.shutdown();
-  });
+  const wired = useWiredApp({ target });
+  const t = wired.store;
 
   const call = async (path: string, user: string, body?: unknown) => {
-    const res = await fetch(`${app.url}${path}`, {
+    const res = await fetch(`${wired.app.url}${path}`, {
       method: body === undefined ? 'GET' : 'POST',
       headers: { authorization: `Bearer dev_${user}`, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -30,8 +24,8 @@ describe.each(storeTargets)('local billing flow with no secrets on $name', (targ
     call('/create-checkout-session', user, { plan: 'pro', successUrl: `${APP}/billing/success?s={CHECKOUT_SESSION_ID}`, cancelUrl: `${APP}/billing` });
 
   it('selects the local provider and lists the default plans', async () => {
-    expect(app.wiring.billing.provider.name).toBe('local');
-    const res = await fetch(`${app.url}/trpc/billing.plans`);
+    expect(wired.app.wiring.billing.provider.name).toBe('local');
+    const res = await fetch(`${wired.app.url}/trpc/billing.plans`);
     const plans = ((await res.json()) as any).result.data.plans as { id: string; features: string[] }[];
     expect(plans.map((p) => p.id)).toEqual(['free', 'pro']);
     expect(plans.find((p) => p.id === 'pro')?.features).toEqual(['ai-detect']);
@@ -43,7 +37,7 @@ describe.each(storeTargets)('local billing flow with no secrets on $name', (targ
     expect(first.status).toBe(200);
     expect(first.body.url).toBe(second.body.url);
     expect(first.body.id).toBe(second.body.id);
-    expect(first.body.url.startsWith(`${app.url}/local-billing/checkout/`)).toBe(true);
+    expect(first.body.url.startsWith(`${wired.app.url}/local-billing/checkout/`)).toBe(true);
   });
 
   it('checkout → local page → pay → status active with the plan features', async () => {
@@ -112,8 +106,8 @@ describe.each(storeTargets)('local billing flow with no secrets on $name', (targ
   it('opens a checkout link only as a checkout and a portal link only as a portal (4xx with a code, never 500)', async () => {
     const checkoutUrl = (await checkout('erin')).body.url as string;
     const portalUrl = await portalOf('erin');
-    const asPortal = `${app.url}/local-billing/portal/${tokenOf(checkoutUrl)}`;
-    const asCheckout = `${app.url}/local-billing/checkout/${tokenOf(portalUrl)}`;
+    const asPortal = `${wired.app.url}/local-billing/portal/${tokenOf(checkoutUrl)}`;
+    const asCheckout = `${wired.app.url}/local-billing/checkout/${tokenOf(portalUrl)}`;
 
     const page = await fetch(asPortal);
     expect(page.status).toBe(400);
@@ -145,7 +139,7 @@ describe.each(storeTargets)('local billing flow with no secrets on $name', (targ
     expect(rows).toHaveLength(1);
     const key = rows[0]!.value;
     expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/); // 32 random bytes
-    expect(key).not.toBe(createHash('sha256').update(`local-billing:${resolve(app.config.dataDir)}`).digest('hex'));
+    expect(key).not.toBe(createHash('sha256').update(`local-billing:${resolve(wired.app.config.dataDir)}`).digest('hex'));
 
     // A second server on the same store (a restart, a replica) accepts the links the first one made.
     const url = (await checkout('frank')).body.url as string;
