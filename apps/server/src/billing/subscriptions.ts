@@ -87,7 +87,17 @@ export interface EmbeddedApply {
  * commit), so history and notification exist exactly when the state changed; then `apply`
  * publishes the change to this process's subscribers.
  */
+/** embed()'s outcome: told from the locked prior row when the upsert wrote nothing (NULL without one). */
+const OUTCOME = `CASE WHEN EXISTS (SELECT FROM written) THEN 'applied' ELSE (
+    SELECT CASE WHEN o.last_event_id = p.last_event_id THEN 'duplicate'
+                WHEN (o.source_created, o.source_rank) = (p.source_created, p.source_rank) THEN 'tie'
+                ELSE 'stale' END
+      FROM prior o, proposed p) END`;
+
 export class SubscriptionRepository {
+  /** embed()'s statement texts by parameter offset, ordering and gate. */
+  private readonly texts = new Map<string, string>();
+
   constructor(
     private readonly store: Store,
     private readonly changes?: SubscriptionChanges,
@@ -117,21 +127,45 @@ export class SubscriptionRepository {
    * upsert reads it, so the outcome is told against the state the upsert saw.
    */
   embed(update: SubscriptionUpdate, options: { firstParam?: number; gate?: string } = {}): EmbeddedApply {
-    const first = options.firstParam ?? 1;
     const values = columnsOf(update);
-    const columns = Object.keys(values).filter((column) => column !== 'account_id');
+    const [first, gate, authoritative] = [options.firstParam ?? 1, options.gate ?? 'true', update.authoritative === true] as const;
+    const key = `${first} ${authoritative} ${gate}`;
+    let ctes = this.texts.get(key);
+    if (!ctes) this.texts.set(key, (ctes = this.upsertText(Object.keys(values), first, gate, authoritative)));
+    return {
+      ctes,
+      params: [
+        JSON.stringify(values),
+        update.accountId,
+        JSON.stringify(toStatusOutput(update)),
+        SUBSCRIPTION_CHANGES_CHANNEL,
+        ...(this.options.eventOutbox ? [JSON.stringify(outboundUpdate(update))] : []),
+      ],
+      outcome: OUTCOME,
+      changeId: '(SELECT id FROM notified)',
+      committed: (changeId) => {
+        if (changeId === null) return undefined;
+        this.changes?.publish({ id: Number(changeId), accountId: update.accountId });
+        return 'applied';
+      },
+    };
+  }
+
+  /** The text of embed()'s CTEs: the same for every update of one kind, so it is built once per kind. */
+  private upsertText(names: string[], first: number, gate: string, authoritative: boolean): string {
+    const columns = names.filter((column) => column !== 'account_id');
     const [row, account, snapshot, channel, outbound] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
-    const keyOrder = update.authoritative ? '<=' : '<';
+    const keyOrder = authoritative ? '<=' : '<';
     const queued = this.options.eventOutbox
       ? `queued AS (INSERT INTO subscription_event_outbox (change_id, payload) SELECT id, ${outbound}::jsonb FROM change),`
       : '';
-    const ctes = `proposed AS (SELECT * FROM jsonb_populate_record(NULL::subscriptions, ${row}::jsonb)),
+    return `proposed AS (SELECT * FROM jsonb_populate_record(NULL::subscriptions, ${row}::jsonb)),
       prior AS (SELECT last_event_id, source_created, source_rank FROM subscriptions WHERE account_id = ${account} FOR UPDATE),
       written AS (
         INSERT INTO subscriptions AS s (account_id, ${columns.join(', ')}, updated_at)
         SELECT p.account_id, ${columns.map((c) => `p.${c}`).join(', ')}, now()
           FROM proposed p LEFT JOIN prior ON true
-         WHERE ${options.gate ?? 'true'}
+         WHERE ${gate}
         ON CONFLICT (account_id) DO UPDATE SET (${columns.join(', ')}, updated_at) = (${columns.map((c) => `EXCLUDED.${c}`).join(', ')}, now())
         WHERE EXCLUDED.last_event_id IS DISTINCT FROM s.last_event_id AND (
           (s.provider_subscription_id = EXCLUDED.provider_subscription_id AND EXCLUDED.status IN (${TERMINAL}) AND s.status NOT IN (${TERMINAL}))
@@ -142,28 +176,6 @@ export class SubscriptionRepository {
       change AS (INSERT INTO subscription_changes (account_id, status) SELECT account_id, ${snapshot}::jsonb FROM written RETURNING id, account_id),
       ${queued}
       notified AS (SELECT id, pg_notify(${channel}, json_build_object('id', id, 'accountId', account_id)::text) FROM change)`;
-    const outcome = `CASE WHEN EXISTS (SELECT FROM written) THEN 'applied' ELSE (
-        SELECT CASE WHEN o.last_event_id = p.last_event_id THEN 'duplicate'
-                    WHEN (o.source_created, o.source_rank) = (p.source_created, p.source_rank) THEN 'tie'
-                    ELSE 'stale' END
-          FROM prior o, proposed p) END`;
-    return {
-      ctes,
-      params: [
-        JSON.stringify(values),
-        update.accountId,
-        JSON.stringify(toStatusOutput(update)),
-        SUBSCRIPTION_CHANGES_CHANNEL,
-        ...(this.options.eventOutbox ? [JSON.stringify(outboundUpdate(update))] : []),
-      ],
-      outcome,
-      changeId: '(SELECT id FROM notified)',
-      committed: (changeId) => {
-        if (changeId === null) return undefined;
-        this.changes?.publish({ id: Number(changeId), accountId: update.accountId });
-        return 'applied';
-      },
-    };
   }
 
   async get(accountId: string): Promise<StoredSubscription | undefined> {
