@@ -5,8 +5,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CATALOG } from '../billing/catalog.js';
 import { loadConfig } from '../config.js';
 import { runCliCaptured } from '../testing/cli.js';
+import { seedDataDir } from '../testing/stores.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vd-cli-catalog-'));
+seedDataDir(join(dir, 'data'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: join(dir, 'data') });
 

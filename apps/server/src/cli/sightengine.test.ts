@@ -5,10 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { startSightengineDouble, type SightengineDouble } from '../testing/sightengine-double.js';
 import { runCliCaptured } from '../testing/cli.js';
+import { seedDataDir } from '../testing/stores.js';
 
 // Each run opens the PGlite folder (seconds on a busy machine): a generous timeout, as the other CLI tests.
 describe('pnpm billing sightengine usage', { timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'vd-cli-se-'));
+  seedDataDir(join(dir, 'data'));
   let double: SightengineDouble;
   beforeAll(async () => {
     double = await startSightengineDouble();

@@ -6,9 +6,11 @@ import { DEFAULT_CATALOG } from '../billing/catalog.js';
 import { loadConfig } from '../config.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
 import { runCliCaptured } from '../testing/cli.js';
+import { seedDataDir } from '../testing/stores.js';
 
 const KEY = 'sk_test_cli_0123456789abcdef';
 const dir = mkdtempSync(join(tmpdir(), 'vd-cli-stripe-'));
+seedDataDir(join(dir, 'data'));
 let double: StripeDouble;
 beforeAll(async () => {
   double = await startStripeDouble();

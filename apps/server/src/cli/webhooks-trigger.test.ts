@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { startServerProcess, type ServerProcess } from '../testing/processes.js';
 import { runCliCaptured } from '../testing/cli.js';
+import { seedDataDir } from '../testing/stores.js';
 
 /**
  * `pnpm billing webhooks trigger` against a real dev server process with no secrets at all: the server
@@ -14,6 +15,7 @@ import { runCliCaptured } from '../testing/cli.js';
 describe('pnpm billing webhooks trigger against a running dev server', { timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'vd-trigger-'));
   const dataDir = join(dir, 'data');
+  seedDataDir(dataDir);
   let server: ServerProcess;
 
   beforeAll(async () => {

@@ -9,12 +9,14 @@ import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.j
 import type { Store } from '../store/ports.js';
 import { migrate, openStore } from '../store/store.js';
 import { runCliCaptured } from '../testing/cli.js';
+import { seedDataDir } from '../testing/stores.js';
 
 const SECRET = 'whsec_cliTestSecret';
 
 // Each CLI run opens the PGlite folder (seconds on a busy machine): a generous timeout.
 describe('pnpm billing webhooks list / replay', { timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'vd-cli-wh-'));
+  seedDataDir(join(dir, 'data'));
   const env = () => ({ NODE_ENV: 'test', DATA_DIR: join(dir, 'data'), STRIPE_SECRET_KEY: 'sk_test_51Cli', STRIPE_API_BASE_URL: stripe.url, STRIPE_WEBHOOK_SECRET: SECRET });
   let stripe: StripeDouble;
   let store: Store;

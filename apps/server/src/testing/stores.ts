@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { Store } from '../store/ports.js';
-import { migrate, openStore } from '../store/store.js';
+import { migrate, openStore, seedFromTemplate } from '../store/store.js';
 
 /**
  * The stores every storage test runs against: embedded PGlite always, and the real PostgreSQL at
@@ -25,7 +26,17 @@ const testDatabaseUrl = process.env.TEST_DATABASE_URL || undefined;
 
 /** Migrated templates made once per run by global-setup.ts; absent when a file runs outside vitest's setup. */
 const pgliteTemplateFile = process.env.VD_TEST_PGLITE_TEMPLATE;
+const pgliteTemplateFolder = process.env.VD_TEST_PGLITE_FOLDER;
 const postgresTemplate = process.env.VD_TEST_POSTGRES_TEMPLATE;
+
+/**
+ * Gives an empty DATA_DIR the migrated PGlite folder global-setup.ts made, as a first start from the
+ * shipped template does (a copy instead of initdb and every migration). Without vitest's setup it does
+ * nothing, and the first open initialises the folder.
+ */
+export function seedDataDir(dataDir: string): void {
+  if (pgliteTemplateFolder) seedFromTemplate(join(dataDir, 'pglite'), pgliteTemplateFolder);
+}
 
 /** Runs one statement on the server of `adminUrl` (CREATE/DROP DATABASE cannot run in a pool's transaction). */
 export async function adminQuery(adminUrl: string, sql: string): Promise<void> {
