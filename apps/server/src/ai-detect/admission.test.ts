@@ -29,7 +29,7 @@ function counting(store: Store): { store: Store; statements: string[] } {
   });
   return {
     statements,
-    store: { ...store, query: (text, params) => (note(text), store.query(text, params)), withSession: (fn) => store.withSession((inner) => fn(session(inner))) },
+    store: { ...store, query: (text, params, options) => (note(text), store.query(text, params, options)), withSession: (fn) => store.withSession((inner) => fn(session(inner))) },
   };
 }
 

@@ -56,10 +56,12 @@ interface AdmissionRow {
   answered_first_at: Rows['ai_detection_answers']['first_answered_at'] | null;
 }
 
+const ADMIT = 'SELECT * FROM ai_detect_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)';
+
 export async function admit(store: Store, ledger: UsageLedger, request: AdmissionRequest): Promise<Admission> {
   const { terms, usage } = request;
   const { policy, nowMs } = terms.rate;
-  const [row] = await store.query<AdmissionRow>('SELECT * FROM ai_detect_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)', [
+  const params = [
     request.accountId,
     request.sha256,
     request.takeRate ? terms.rate.scope : null,
@@ -72,7 +74,9 @@ export async function admit(store: Store, ledger: UsageLedger, request: Admissio
     usage.key,
     await ledger.eventNameOf(usage.meter),
     request.now.toISOString(),
-  ]);
+  ];
+  // Prepared: on PostgreSQL each connection parses the call once, as the function plans its statements once.
+  const [row] = await store.query<AdmissionRow>(ADMIT, params, { prepared: true });
   if (!row) throw new Error('ai_detect_admit returned no row');
   if (!row.rate_taken) {
     const before = row.bucket_tokens === null || row.bucket_updated_ms === null ? undefined : { tokens: row.bucket_tokens, updated_ms: row.bucket_updated_ms };
