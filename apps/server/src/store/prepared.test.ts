@@ -10,12 +10,10 @@ describe.each(storeTargets)('prepared statements on $name', (target) => {
     for (const n of [1, 2, 3]) expect(await t.store.query(text, [n], { prepared: true })).toEqual([{ doubled: n * 2 }]);
   });
 
-  it.runIf(target.name === 'postgres')('prepares it on the connection by name, once', async () => {
-    // The statement finds itself among its connection's prepared statements.
+  it('prepares it by name once per connection on PostgreSQL; PGlite (one in-process connection) runs it unnamed', async () => {
+    // On PostgreSQL the statement finds itself among its connection's prepared statements.
     const text = 'SELECT name FROM pg_prepared_statements WHERE statement = $1';
-    for (let i = 0; i < 3; i++) {
-      const rows = await t.store.query<{ name: string }>(text, [text], { prepared: true });
-      expect(rows).toEqual([{ name: expect.stringMatching(/^hot_\d+$/) }]);
-    }
+    const expected = target.name === 'postgres' ? [{ name: expect.stringMatching(/^hot_\d+$/) as unknown }] : [];
+    for (let i = 0; i < 3; i++) expect(await t.store.query<{ name: string }>(text, [text], { prepared: true })).toEqual(expected);
   });
 });
