@@ -1,7 +1,6 @@
 import { isEntitledStatus, type SubscriptionStatusOutput } from '@verifieddit/contracts';
 import type { Store } from '../store/ports.js';
 import type { Rows } from '../store/rows.js';
-import { SUBSCRIPTION_CHANGES_CHANNEL } from './changes/bus.js';
 import type { SubscriptionChanges } from './changes/ports.js';
 import { TERMINAL_STATUSES, type ApplyOutcome, type SubscriptionUpdate } from './ports.js';
 
@@ -60,8 +59,8 @@ const toStored = (r: SubscriptionRow): StoredSubscription => ({
 
 /**
  * The ordered upsert as common table expressions for a caller's own statement (the webhook inbox
- * stores an event and applies it in one). `ctes` defines `proposed, prior, written, change,
- * [queued,] notified`; `outcome` and `changeId` are SQL expressions over them.
+ * stores an event and applies it in one). `ctes` defines `proposed, prior, written,
+ * change[, queued]`; `outcome` and `changeId` are SQL expressions over them.
  */
 export interface EmbeddedApply {
   ctes: string;
@@ -83,9 +82,10 @@ export interface EmbeddedApply {
  *    disagree, e.g. a past_due update stamped after the deletion);
  *  - otherwise a strictly greater (source_created, source_rank), or an equal one from a fresh
  *    provider read (`authoritative`).
- * The same statement appends the change to `subscription_changes` and NOTIFYs other replicas (at
- * commit), so history and notification exist exactly when the state changed; then `apply`
- * publishes the change to this process's subscribers.
+ * The same statement appends the change to `subscription_changes`, so history exists exactly when the
+ * state changed. Other replicas are told after the commit (NOTIFY in the statement held PostgreSQL's
+ * one notify lock through every commit's WAL flush: acks ran one at a time, about 400/s); `committed()`
+ * publishes the change to this process's subscribers and the bus tells the others.
  */
 /** embed()'s outcome: told from the locked prior row when the upsert wrote nothing (NULL without one). */
 const OUTCOME = `CASE WHEN EXISTS (SELECT FROM written) THEN 'applied' ELSE (
@@ -138,11 +138,10 @@ export class SubscriptionRepository {
         JSON.stringify(values),
         update.accountId,
         JSON.stringify(toStatusOutput(update)),
-        SUBSCRIPTION_CHANGES_CHANNEL,
         ...(this.options.eventOutbox ? [JSON.stringify(outboundUpdate(update))] : []),
       ],
       outcome: OUTCOME,
-      changeId: '(SELECT id FROM notified)',
+      changeId: '(SELECT id FROM change)',
       committed: (changeId) => {
         if (changeId === null) return undefined;
         this.changes?.publish({ id: Number(changeId), accountId: update.accountId });
@@ -154,10 +153,11 @@ export class SubscriptionRepository {
   /** The text of embed()'s CTEs: the same for every update of one kind, so it is built once per kind. */
   private upsertText(names: string[], first: number, gate: string, authoritative: boolean): string {
     const columns = names.filter((column) => column !== 'account_id');
-    const [row, account, snapshot, channel, outbound] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
+    const [row, account, snapshot, outbound] = [0, 1, 2, 3].map((i) => `$${first + i}`);
     const keyOrder = authoritative ? '<=' : '<';
     const queued = this.options.eventOutbox
-      ? `queued AS (INSERT INTO subscription_event_outbox (change_id, payload) SELECT id, ${outbound}::jsonb FROM change),`
+      ? `,
+      queued AS (INSERT INTO subscription_event_outbox (change_id, payload) SELECT id, ${outbound}::jsonb FROM change)`
       : '';
     return `proposed AS (SELECT * FROM jsonb_populate_record(NULL::subscriptions, ${row}::jsonb)),
       prior AS (SELECT last_event_id, source_created, source_rank FROM subscriptions WHERE account_id = ${account} FOR UPDATE),
@@ -173,9 +173,7 @@ export class SubscriptionRepository {
               AND (s.source_created, s.source_rank) ${keyOrder} (EXCLUDED.source_created, EXCLUDED.source_rank)))
         RETURNING account_id
       ),
-      change AS (INSERT INTO subscription_changes (account_id, status) SELECT account_id, ${snapshot}::jsonb FROM written RETURNING id, account_id),
-      ${queued}
-      notified AS (SELECT id, pg_notify(${channel}, json_build_object('id', id, 'accountId', account_id)::text) FROM change)`;
+      change AS (INSERT INTO subscription_changes (account_id, status) SELECT account_id, ${snapshot}::jsonb FROM written RETURNING id, account_id)${queued}`;
   }
 
   async get(accountId: string): Promise<StoredSubscription | undefined> {

@@ -25,8 +25,8 @@ const KNOWN = 'NOT EXISTS (SELECT FROM known)';
 const TEXTS = new Map<string, string>();
 
 /**
- * Stores a new event and applies its update in ONE statement: the upsert (with its change,
- * notification and outbox rows) runs only if the event id is not in the inbox yet, and the inbox
+ * Stores a new event and applies its update in ONE statement: the upsert (with its change
+ * and outbox rows) runs only if the event id is not in the inbox yet, and the inbox
  * row it inserts already carries the outcome. All or nothing, so a crash leaves either both or
  * neither. A concurrent delivery of the same event waits on the account's row lock and then finds
  * the update already there (outcome duplicate) and the inbox row too (stored nothing): one effect.

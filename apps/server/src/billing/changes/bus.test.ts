@@ -84,8 +84,8 @@ describe.runIf(postgresTargetOrUndefined)('subscription changes across replicas 
   beforeAll(async () => {
     storeB = await openStore({ databaseUrl: t.databaseUrl });
     const log = captureLogger().logger;
-    busA = new PostgresSubscriptionChanges({ databaseUrl: t.databaseUrl!, store: t.store, log });
-    busB = new PostgresSubscriptionChanges({ databaseUrl: t.databaseUrl!, store: storeB, log, reconnectMs: 50 });
+    busA = new PostgresSubscriptionChanges({ databaseUrl: t.databaseUrl!, store: t.store, log, catchUpMs: 200 });
+    busB = new PostgresSubscriptionChanges({ databaseUrl: t.databaseUrl!, store: storeB, log, reconnectMs: 50, catchUpMs: 200 });
     await Promise.all([busA.start(), busB.start()]);
     busA.subscribe((c) => seenA.push(c));
     busB.subscribe((c) => seenB.push(c));
@@ -103,6 +103,15 @@ describe.runIf(postgresTargetOrUndefined)('subscription changes across replicas 
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(seenA.filter((c) => c.accountId === 'user_x')).toHaveLength(1);
     expect(seenB.filter((c) => c.accountId === 'user_x')).toHaveLength(1);
+  });
+
+  it('catches up on a change whose notification never came (its replica died between commit and NOTIFY), once', async () => {
+    // Committed the way the upsert commits a change, but nobody is told.
+    const [row] = await t.store.query<{ id: number | string }>(`INSERT INTO subscription_changes (account_id, status) VALUES ('user_lost', '{}'::jsonb) RETURNING id`);
+    await until(() => seenB.some((c) => c.accountId === 'user_lost') && seenA.some((c) => c.accountId === 'user_lost'));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(seenB.filter((c) => c.accountId === 'user_lost')).toEqual([{ id: Number(row!.id), accountId: 'user_lost' }]);
+    expect(seenA.filter((c) => c.accountId === 'user_lost')).toHaveLength(1);
   });
 
   it('reconnects after losing its LISTEN connection and replays what was committed meanwhile', async () => {

@@ -1,10 +1,11 @@
 import pg from 'pg';
+import { startPeriodicWorker, type PeriodicWorker } from '../../jobs/periodic.js';
 import type { LogPort } from '../../logger.js';
 import type { Store } from '../../store/ports.js';
 import type { Rows } from '../../store/rows.js';
 import type { SubscriptionChange, SubscriptionChangeListener, SubscriptionChanges } from './ports.js';
 
-/** The PostgreSQL channel the subscription upsert notifies on (in the same statement, so only on commit). */
+/** The PostgreSQL channel a replica notifies on after it committed a subscription change. */
 export const SUBSCRIPTION_CHANGES_CHANNEL = 'subscription_changes';
 
 /** Fan-out to this process's subscribers; a throwing subscriber never stops the others. */
@@ -43,14 +44,19 @@ export interface PostgresChangesOptions {
   log: LogPort;
   /** First reconnect delay; doubles up to 30 s. */
   reconnectMs?: number;
+  /** How often the history is read for changes whose notification never came (default 1 s). */
+  catchUpMs?: number;
 }
 
 /**
  * Changes across replicas: every replica holds one dedicated connection that LISTENs on
- * `subscription_changes`. The upsert itself sends the NOTIFY (delivered at commit), so a replica
- * that crashes right after committing still tells the others. Changes applied here are delivered
- * locally at once and their loopback notification is ignored. When the LISTEN connection drops,
- * it reconnects with backoff and replays the history committed meanwhile, so no change is missed.
+ * `subscription_changes`, and NOTIFYs it after committing a change (not inside the writing
+ * statement: a NOTIFY holds PostgreSQL's one notify lock through its transaction's WAL flush, which
+ * made every webhook ack wait for the previous one). Changes applied here are delivered locally at
+ * once and their loopback notification is ignored. A notification can be lost (a replica dies
+ * between its commit and its NOTIFY), so every replica also reads the history each `catchUpMs`;
+ * and when the LISTEN connection drops, it reconnects with backoff and replays what was committed
+ * meanwhile. Either way no change is missed, and none is delivered twice.
  */
 export class PostgresSubscriptionChanges extends InProcessSubscriptionChanges {
   private client: pg.Client | undefined;
@@ -60,6 +66,10 @@ export class PostgresSubscriptionChanges extends InProcessSubscriptionChanges {
   /** Ids already delivered (bounded): loopback notifications and replays must not repeat a change. */
   private readonly seen = new Set<number>();
   private lostAt: Date | undefined;
+  /** Highest change id delivered here, and its value at the last catch-up pass. */
+  private highest = 0;
+  private highestAtLastPass = 0;
+  private catchUp: PeriodicWorker | undefined;
 
   constructor(private readonly options: PostgresChangesOptions) {
     super(options.log);
@@ -68,16 +78,43 @@ export class PostgresSubscriptionChanges extends InProcessSubscriptionChanges {
 
   /** Resolves once listening, so a replica that says it is ready hears every change after that. */
   async start(): Promise<void> {
+    const [latest] = await this.options.store.query<{ id: number | string | null }>('SELECT max(id) AS id FROM subscription_changes');
+    this.highest = this.highestAtLastPass = Number(latest?.id ?? 0);
     await this.connect();
+    this.catchUp = startPeriodicWorker({ name: 'subscription change catch-up', intervalMs: this.options.catchUpMs ?? 1_000, run: () => this.catchUpOnce(), log: this.options.log });
   }
 
+  /** A change committed here: local subscribers now, other replicas by NOTIFY (best effort: they also catch up). */
   override publish(change: SubscriptionChange): void {
+    this.deliver(change);
+    this.options.store
+      .query('SELECT pg_notify($1, $2)', [SUBSCRIPTION_CHANGES_CHANNEL, JSON.stringify({ id: change.id, accountId: change.accountId })], { prepared: true })
+      .catch((error: unknown) => this.options.log.warn({ err: error, changeId: change.id }, 'could not notify other replicas of a subscription change; they catch up from the history'));
+  }
+
+  private deliver(change: SubscriptionChange): void {
     if (!this.remember(change.id)) return;
     super.publish(change);
   }
 
+  /**
+   * Reads changes above the highest id seen one pass ago: ids are allocated before commit, so one
+   * that commits after a higher one is still read on the next pass (and `seen` drops repeats).
+   */
+  private async catchUpOnce(): Promise<void> {
+    const from = this.highestAtLastPass;
+    this.highestAtLastPass = this.highest;
+    const rows = await this.options.store.query<Pick<Rows['subscription_changes'], 'id' | 'account_id'>>(
+      'SELECT id, account_id FROM subscription_changes WHERE id > $1 ORDER BY id LIMIT 10000',
+      [from],
+      { prepared: true },
+    );
+    for (const row of rows) this.deliver({ id: Number(row.id), accountId: row.account_id });
+  }
+
   private remember(id: number): boolean {
     if (this.seen.has(id)) return false;
+    if (id > this.highest) this.highest = id;
     this.seen.add(id);
     if (this.seen.size > 10_000) {
       const oldest = this.seen.values().next().value;
@@ -92,7 +129,7 @@ export class PostgresSubscriptionChanges extends InProcessSubscriptionChanges {
       if (message.channel !== SUBSCRIPTION_CHANGES_CHANNEL || !message.payload) return;
       try {
         const parsed = JSON.parse(message.payload) as { id: number | string; accountId: string };
-        this.publish({ id: Number(parsed.id), accountId: parsed.accountId });
+        this.deliver({ id: Number(parsed.id), accountId: parsed.accountId });
       } catch (error) {
         this.options.log.warn({ err: error }, 'unreadable subscription change notification');
       }
@@ -150,7 +187,7 @@ export class PostgresSubscriptionChanges extends InProcessSubscriptionChanges {
         [since.toISOString()],
       );
       this.lostAt = undefined;
-      for (const row of rows) this.publish({ id: Number(row.id), accountId: row.account_id });
+      for (const row of rows) this.deliver({ id: Number(row.id), accountId: row.account_id });
     } catch (error) {
       this.options.log.warn({ err: error }, 'could not replay subscription changes after reconnecting; will retry');
       setTimeout(() => void (this.closed || this.replaySince(since)), 1_000).unref();
@@ -163,6 +200,7 @@ export class PostgresSubscriptionChanges extends InProcessSubscriptionChanges {
 
   override async close(): Promise<void> {
     this.closed = true;
+    await this.catchUp?.stop();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const client = this.client;
     this.client = undefined;

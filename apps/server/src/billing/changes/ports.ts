@@ -12,7 +12,10 @@ export interface SubscriptionChange {
 export type SubscriptionChangeListener = (change: SubscriptionChange) => void;
 
 export interface SubscriptionChanges {
-  /** Delivers a change applied by this process to every local subscriber (other replicas hear it from the store). */
+  /**
+   * A change this process committed: every local subscriber hears it now, other replicas through the
+   * store (PostgreSQL: a NOTIFY after the commit, and each replica's catch-up poll if one is lost).
+   */
   publish(change: SubscriptionChange): void;
   /** Calls `listener` for every change applied by any replica; returns the unsubscribe function. */
   subscribe(listener: SubscriptionChangeListener): () => void;
