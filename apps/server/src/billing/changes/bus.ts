@@ -6,7 +6,7 @@ import type { Rows } from '../../store/rows.js';
 import type { SubscriptionChange, SubscriptionChangeListener, SubscriptionChanges } from './ports.js';
 
 /** The PostgreSQL channel a replica notifies on after it committed a subscription change. */
-export const SUBSCRIPTION_CHANGES_CHANNEL = 'subscription_changes';
+const SUBSCRIPTION_CHANGES_CHANNEL = 'subscription_changes';
 
 /** Fan-out to this process's subscribers; a throwing subscriber never stops the others. */
 export class InProcessSubscriptionChanges implements SubscriptionChanges {
