@@ -1,18 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWiredApp } from '../testing/harness.js';
 import { PNG_1X1, pngVariant, sha256Hex } from '../testing/images.js';
 import { startSightengineDouble, type SightengineDouble } from '../testing/sightengine-double.js';
-import { useTestStore } from '../testing/fixtures.js';
-import { storeTargets } from '../testing/stores.js';
+import { useWiredApp } from '../testing/fixtures.js';
 
 describe('AI detection over HTTP, wired as main.ts wires it', () => {
-  const t = useTestStore(storeTargets[0]!);
   let sightengine: SightengineDouble;
   let images: Server;
   let imagesUrl: string;
-  let app: Awaited<ReturnType<typeof startWiredApp>>;
 
   beforeAll(async () => {
     sightengine = await startSightengineDouble();
@@ -22,26 +18,24 @@ describe('AI detection over HTTP, wired as main.ts wires it', () => {
     });
     await new Promise<void>((r) => images.listen(0, '127.0.0.1', r));
     imagesUrl = `http://127.0.0.1:${(images.address() as AddressInfo).port}`;
-    app = await startWiredApp({
-      store: t.store,
-      env: {
-        SIGHTENGINE_API_USER: sightengine.apiUser,
-        SIGHTENGINE_API_SECRET: sightengine.apiSecret,
-        SIGHTENGINE_BASE_URL: sightengine.baseUrl,
-        AI_DETECT_FETCH_ALLOW_LOOPBACK: 'true',
-        AI_DETECT_RATE_BURST: '50',
-        AI_DETECT_RATE_PER_MINUTE: '600',
-      },
-    });
   });
   afterAll(async () => {
-    await app.shutdown();
     await sightengine.close();
     await new Promise((r) => images.close(r));
   });
+  const wired = useWiredApp({
+    env: () => ({
+      SIGHTENGINE_API_USER: sightengine.apiUser,
+      SIGHTENGINE_API_SECRET: sightengine.apiSecret,
+      SIGHTENGINE_BASE_URL: sightengine.baseUrl,
+      AI_DETECT_FETCH_ALLOW_LOOPBACK: 'true',
+      AI_DETECT_RATE_BURST: '50',
+      AI_DETECT_RATE_PER_MINUTE: '600',
+    }),
+  });
 
   const post = async (path: string, user: string | null, body: unknown) => {
-    const res = await fetch(`${app.url}${path}`, {
+    const res = await fetch(`${wired.app.url}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(user ? { authorization: `Bearer dev_${user}` } : {}) },
       body: JSON.stringify(body),
@@ -91,7 +85,7 @@ describe('AI detection over HTTP, wired as main.ts wires it', () => {
     expect(res.status).toBe(200);
     expect(res.body.result.data).toMatchObject({ provider: 'sightengine', imageSha256: sha256Hex(pngVariant('served-cat')) });
     await post('/trpc/aiDetect.check', 'frank', { url: `${imagesUrl}/cat.png` });
-    const usage = await fetch(`${app.url}/trpc/aiDetect.usage`, { headers: { authorization: 'Bearer dev_frank' } });
+    const usage = await fetch(`${wired.app.url}/trpc/aiDetect.usage`, { headers: { authorization: 'Bearer dev_frank' } });
     const data = ((await usage.json()) as any).result.data;
     expect(data).toMatchObject({ used: 2, limit: 10 });
     expect(Date.parse(data.resetsAt)).toBeGreaterThan(Date.now());
@@ -103,7 +97,7 @@ describe('AI detection over HTTP, wired as main.ts wires it', () => {
     expect(res.status).toBe(429);
     expect(res.body.error.code).toBe('DETECTION_QUOTA_EXHAUSTED');
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
-    const usage = await fetch(`${app.url}/trpc/aiDetect.usage`, { headers: { authorization: 'Bearer dev_gina' } });
+    const usage = await fetch(`${wired.app.url}/trpc/aiDetect.usage`, { headers: { authorization: 'Bearer dev_gina' } });
     expect(((await usage.json()) as any).result.data.used).toBe(0);
   });
 

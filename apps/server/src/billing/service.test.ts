@@ -45,7 +45,7 @@ describe('billing procedures: errors and isolation', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.data.code).toBe('INVALID_REDIRECT');
     expect(res.body.error.message).toContain('successUrl');
-    const portal = await trpc('billing.createPortalSession', 'alice', { returnUrl: 'https://wired.app.verifieddit.test.evil.example/x' });
+    const portal = await trpc('billing.createPortalSession', 'alice', { returnUrl: 'https://app.verifieddit.test.evil.example/x' });
     expect(portal.body.error.data.code).toBe('INVALID_REDIRECT');
   });
 

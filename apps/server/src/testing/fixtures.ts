@@ -24,14 +24,16 @@ export function useTestStore(target: StoreTarget, options: { migrated?: boolean 
 /**
  * One fresh store and the real app wired over it for the enclosing test file or describe block
  * (opened in beforeAll, closed in afterAll). Read `fixture.app` / `fixture.store` inside tests.
+ * `env` may be a function: it is read when the app starts, after the beforeAll hooks registered
+ * before this call (e.g. doubles whose URLs the env names).
  */
-export function useWiredApp(options: { target?: StoreTarget; env?: Record<string, string>; overrides?: WiringOverrides } = {}) {
+export function useWiredApp(options: { target?: StoreTarget; env?: Record<string, string> | (() => Record<string, string>); overrides?: WiringOverrides } = {}) {
   const store = useTestStore(options.target ?? storeTargets[0]!);
   const fixture = { store } as { app: WiredApp; store: TestStore };
   beforeAll(async () => {
     fixture.app = await startWiredApp({
       store: store.store,
-      ...(options.env ? { env: options.env } : {}),
+      ...(options.env ? { env: typeof options.env === 'function' ? options.env() : options.env } : {}),
       ...(options.overrides ? { overrides: options.overrides } : {}),
     });
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStripeDouble, type StripeDouble } from '../../testing/stripe-double.js';
 import { startWiredApp } from '../../testing/harness.js';
-import { useTestStore } from '../../testing/fixtures.js';
+import { useWiredApp } from '../../testing/fixtures.js';
 import { storeTargets } from '../../testing/stores.js';
 import type { Rows } from '../../store/rows.js';
 
@@ -9,9 +9,7 @@ const APP = 'https://app.verifieddit.test';
 const KEY = 'sk_test_51VerifiedditDoubleKey';
 
 describe.each(storeTargets)('Stripe provider against a Stripe double on $name', (target) => {
-  const t = useTestStore(target);
   let stripe: StripeDouble;
-  let app: Awaited<ReturnType<typeof startWiredApp>>;
   let proPriceId: string;
 
   beforeAll(async () => {
@@ -20,18 +18,16 @@ describe.each(storeTargets)('Stripe provider against a Stripe double on $name', 
     const product = await admin.products.create({ name: 'Pro', metadata: { catalog_plan_id: 'pro' } });
     proPriceId = (await admin.prices.create({ product: product.id, currency: 'usd', unit_amount: 900, recurring: { interval: 'month' }, lookup_key: 'pro_monthly' })).id;
     stripe.clearRequests();
-    app = await startWiredApp({
-      store: t.store,
-      env: { STRIPE_SECRET_KEY: KEY, STRIPE_API_BASE_URL: stripe.url, STRIPE_API_VERSION: '2026-10-28.endive' },
-    });
   });
   afterAll(async () => {
-    await app.shutdown();
     await stripe.close();
   });
+  const wired = useWiredApp({ target, env: () => ({ STRIPE_SECRET_KEY: KEY, STRIPE_API_BASE_URL: stripe.url, STRIPE_API_VERSION: '2026-10-28.endive' }) });
+  // A second app over the same store, for settings of its own (a replica configured differently).
+  const t = wired.store;
 
   const post = async (path: string, user: string, body: unknown) => {
-    const res = await fetch(`${app.url}${path}`, {
+    const res = await fetch(`${wired.app.url}${path}`, {
       method: 'POST',
       headers: { authorization: `Bearer dev_${user}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -178,12 +174,12 @@ describe.each(storeTargets)('Stripe provider against a Stripe double on $name', 
       const user = `user_hidden_${via}`;
       const res =
         via === 'rest'
-          ? await fetch(`${app.url}/create-checkout-session`, {
+          ? await fetch(`${wired.app.url}/create-checkout-session`, {
               method: 'POST',
               headers: { authorization: `Bearer dev_${user}`, 'content-type': 'application/json' },
               body: JSON.stringify(checkoutBody),
             })
-          : await fetch(`${app.url}/trpc/billing.createCheckoutSession`, {
+          : await fetch(`${wired.app.url}/trpc/billing.createCheckoutSession`, {
               method: 'POST',
               headers: { authorization: `Bearer dev_${user}`, 'content-type': 'application/json' },
               body: JSON.stringify(checkoutBody),
@@ -198,7 +194,7 @@ describe.each(storeTargets)('Stripe provider against a Stripe double on $name', 
       expect(error.message, via).toBe('The payment provider could not create the customer; try again shortly');
       expect(error.details, via).toEqual({ provider: 'stripe', providerRequestId: expect.stringMatching(/^req_/) });
       const requestId = via === 'rest' ? body.error.requestId : body.error.data.requestId;
-      const logged = app.logs.lines().filter((line) => line.includes(requestId) && line.includes('acct_1SecretAccount'));
+      const logged = wired.app.logs.lines().filter((line) => line.includes(requestId) && line.includes('acct_1SecretAccount'));
       expect(logged.length, `${via}: the Stripe text is logged with the request id`).toBeGreaterThan(0);
     }
   });
