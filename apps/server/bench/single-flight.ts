@@ -6,13 +6,12 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express from 'express';
-import { createAiDetection } from '../src/ai-detect/service.js';
 import { SightengineDetector } from '../src/ai-detect/sightengine.js';
 import { staticCatalog } from '../src/billing/catalog.js';
-import { SubscriptionRepository } from '../src/billing/subscriptions.js';
-import { createUsageLedger } from '../src/billing/usage/ledger.js';
 import { aiDetectRouter } from '../src/routers/ai-detect.js';
 import { migrate, openStore } from '../src/store/store.js';
+import { createContext } from '../src/context.js';
+import { detectionServiceOver } from '../src/testing/detection-service.js';
 import { fakeServices } from '../src/testing/harness.js';
 import { pngVariant } from '../src/testing/images.js';
 import { recordingLog } from '../src/testing/log-recorder.js';
@@ -77,15 +76,7 @@ const double = await startSightengineDouble();
 const successBody = JSON.stringify({ status: 'success', request: { id: 'req_bench', operations: 1 }, type: { ai_generated: 0.5 } });
 double.setDefault({ httpStatus: 200, body: successBody });
 const detector = new SightengineDetector({ apiUser: double.apiUser, apiSecret: double.apiSecret, baseUrl: double.baseUrl, log: silentLog });
-const service = createAiDetection({
-  store,
-  detector,
-  catalog,
-  subscriptions: new SubscriptionRepository(store),
-  usage: createUsageLedger(store, catalog),
-  config: settings,
-  log: silentLog,
-});
+const service = detectionServiceOver(store, { detector, catalog, config: settings, log: silentLog });
 
 // --- 1. cached answers vs a bare route
 const image = pngVariant('bench-cached');
@@ -97,7 +88,7 @@ trpcApp.use(
   '/trpc',
   createExpressMiddleware({
     router: router({ aiDetect: aiDetectRouter }),
-    createContext: ({ req }) => ({ requestId: 'bench', log: silentLog, services: { ...fakeServices(), aiDetect: service }, authorization: req.headers.authorization, user: null }),
+    createContext: ({ req }) => createContext({ ...fakeServices(), aiDetect: service }, { id: 'bench', log: silentLog, headers: req.headers }),
   }),
 );
 const bareApp = express();

@@ -2,14 +2,12 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { AiDetectionSettings } from '../ai-detect/ports.js';
-import { createAiDetection, type AiDetectionDeps } from '../ai-detect/service.js';
+import type { AiDetectionDeps } from '../ai-detect/service.js';
 import { SightengineDetector } from '../ai-detect/sightengine.js';
-import { staticCatalog } from '../billing/catalog.js';
 import type { UsageMeter } from '../billing/ports.js';
-import { SubscriptionRepository } from '../billing/subscriptions.js';
-import { createUsageLedger } from '../billing/usage/ledger.js';
 import { createUsageOutbox, ledgerOnlyMeter } from '../billing/usage/outbox.js';
 import type { Store } from '../store/ports.js';
+import { detectionServiceOver } from './detection-service.js';
 import { pngVariant } from './images.js';
 import { recordingLog } from './log-recorder.js';
 import { startSightengineDouble, type SightengineDouble } from './sightengine-double.js';
@@ -73,17 +71,7 @@ export function useDetectionDoubles() {
       options.detector ??
       new SightengineDetector({ apiUser: s.double.apiUser, apiSecret: s.double.apiSecret, baseUrl: s.double.baseUrl, log, retries: 1, retryDelayMs: 1 });
     const { config, meter, customers, ...rest } = options;
-    const catalog = staticCatalog();
-    const service = createAiDetection({
-      store,
-      detector,
-      catalog,
-      subscriptions: new SubscriptionRepository(store),
-      usage: createUsageLedger(store, catalog),
-      log,
-      ...rest,
-      config: settings(config),
-    });
+    const service = detectionServiceOver(store, { detector, log, ...rest, config: settings(config) });
     const outbox = createUsageOutbox({ store, meter: meter ?? ledgerOnlyMeter, log, customerOf: async (id) => customers?.billingCustomerOf(id) });
     return Object.assign(service, { outbox });
   }
