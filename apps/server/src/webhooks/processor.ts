@@ -47,7 +47,10 @@ export class WebhookProcessor {
   async receive(event: VerifiedEvent): Promise<Receipt> {
     const { inbox, source, log } = this.deps;
     // A mapping failure is not the delivery's: the long way stores the event and retries it.
-    const mapped = await source.mapLocally(event.payload).catch(() => undefined);
+    const mapped = await source.mapLocally(event.payload).catch((error: unknown) => {
+      log.warn({ err: error, eventId: event.id }, 'mapping a webhook event failed; storing it the long way');
+      return undefined;
+    });
     if (mapped?.kind === 'update') {
       const done = await inbox.recordApplied(event, mapped.update, this.deps.subscriptions).catch((error: unknown) => {
         log.warn({ err: error, eventId: event.id }, 'storing and applying a webhook event in one statement failed; storing it the long way');

@@ -8,6 +8,9 @@ import type { SubscriptionChange, SubscriptionChangeListener, SubscriptionChange
 /** The PostgreSQL channel a replica notifies on after it committed a subscription change. */
 const SUBSCRIPTION_CHANGES_CHANNEL = 'subscription_changes';
 
+/** How many passes back the catch-up reads from (a change committing that much later than a higher id is still read). */
+const CATCH_UP_PASSES = 5;
+
 /** Fan-out to this process's subscribers; a throwing subscriber never stops the others. */
 export class InProcessSubscriptionChanges implements SubscriptionChanges {
   private readonly listeners = new Set<SubscriptionChangeListener>();
@@ -54,9 +57,9 @@ export interface PostgresChangesOptions {
  * statement: a NOTIFY holds PostgreSQL's one notify lock through its transaction's WAL flush, which
  * made every webhook ack wait for the previous one). Changes applied here are delivered locally at
  * once and their loopback notification is ignored. A notification can be lost (a replica dies
- * between its commit and its NOTIFY), so every replica also reads the history each `catchUpMs`;
- * and when the LISTEN connection drops, it reconnects with backoff and replays what was committed
- * meanwhile. Either way no change is missed, and none is delivered twice.
+ * between its commit and its NOTIFY), so every replica also reads the recent history each
+ * `catchUpMs`; and when the LISTEN connection drops, it reconnects with backoff and replays what was
+ * committed meanwhile. No change is delivered twice.
  */
 export class PostgresSubscriptionChanges extends InProcessSubscriptionChanges {
   private client: pg.Client | undefined;
@@ -66,9 +69,9 @@ export class PostgresSubscriptionChanges extends InProcessSubscriptionChanges {
   /** Ids already delivered (bounded): loopback notifications and replays must not repeat a change. */
   private readonly seen = new Set<number>();
   private lostAt: Date | undefined;
-  /** Highest change id delivered here, and its value at the last catch-up pass. */
+  /** Highest change id delivered here, and its value at each of the last CATCH_UP_PASSES passes. */
   private highest = 0;
-  private highestAtLastPass = 0;
+  private readonly highestAtPasses: number[] = [];
   private catchUp: PeriodicWorker | undefined;
 
   constructor(private readonly options: PostgresChangesOptions) {
@@ -79,16 +82,22 @@ export class PostgresSubscriptionChanges extends InProcessSubscriptionChanges {
   /** Resolves once listening, so a replica that says it is ready hears every change after that. */
   async start(): Promise<void> {
     const [latest] = await this.options.store.query<{ id: number | string | null }>('SELECT max(id) AS id FROM subscription_changes');
-    this.highest = this.highestAtLastPass = Number(latest?.id ?? 0);
+    this.highest = Number(latest?.id ?? 0);
+    this.highestAtPasses.push(this.highest);
     await this.connect();
     this.catchUp = startPeriodicWorker({ name: 'subscription change catch-up', intervalMs: this.options.catchUpMs ?? 1_000, run: () => this.catchUpOnce(), log: this.options.log });
   }
 
-  /** A change committed here: local subscribers now, other replicas by NOTIFY (best effort: they also catch up). */
+  /**
+   * A change committed here: local subscribers now, other replicas by a NOTIFY on the LISTEN
+   * connection (best effort: while it reconnects, or if a NOTIFY is lost, they catch up). That
+   * session commits without waiting for its WAL flush, so the notify lock is not held through one;
+   * sending on it keeps the pool's connections for the statements that write.
+   */
   override publish(change: SubscriptionChange): void {
     this.deliver(change);
-    this.options.store
-      .query('SELECT pg_notify($1, $2)', [SUBSCRIPTION_CHANGES_CHANNEL, JSON.stringify({ id: change.id, accountId: change.accountId })], { prepared: true })
+    this.client
+      ?.query('SELECT pg_notify($1, $2)', [SUBSCRIPTION_CHANGES_CHANNEL, JSON.stringify({ id: change.id, accountId: change.accountId })])
       .catch((error: unknown) => this.options.log.warn({ err: error, changeId: change.id }, 'could not notify other replicas of a subscription change; they catch up from the history'));
   }
 
@@ -98,12 +107,15 @@ export class PostgresSubscriptionChanges extends InProcessSubscriptionChanges {
   }
 
   /**
-   * Reads changes above the highest id seen one pass ago: ids are allocated before commit, so one
-   * that commits after a higher one is still read on the next pass (and `seen` drops repeats).
+   * Reads changes above the highest id seen CATCH_UP_PASSES passes ago: ids are allocated before
+   * commit, so one that commits up to that many passes after a higher one is still read (and `seen`
+   * drops repeats). A commit later than that, with its NOTIFY lost too, waits for the status cache's
+   * expiry (2 s) to reach reads; live streams miss it.
    */
   private async catchUpOnce(): Promise<void> {
-    const from = this.highestAtLastPass;
-    this.highestAtLastPass = this.highest;
+    const from = this.highestAtPasses[0] ?? 0;
+    this.highestAtPasses.push(this.highest);
+    if (this.highestAtPasses.length > CATCH_UP_PASSES) this.highestAtPasses.shift();
     const rows = await this.options.store.query<Pick<Rows['subscription_changes'], 'id' | 'account_id'>>(
       'SELECT id, account_id FROM subscription_changes WHERE id > $1 ORDER BY id LIMIT 10000',
       [from],
@@ -150,6 +162,8 @@ export class PostgresSubscriptionChanges extends InProcessSubscriptionChanges {
     try {
       await client.connect();
       await client.query(`LISTEN ${SUBSCRIPTION_CHANGES_CHANNEL}`);
+      // This session only LISTENs and NOTIFYs: a NOTIFY lost in a crash is caught up from the history.
+      await client.query('SET synchronous_commit = off');
     } catch (error) {
       client.on('error', () => {});
       await client.end().catch(() => {});
