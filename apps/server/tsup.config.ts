@@ -13,7 +13,7 @@ const pgNotOnWorkers: Plugin = {
   setup(build) {
     build.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async (args) => {
       const source = await readFile(args.path, 'utf8');
-      const patched = source.replace('function isCloudflareRuntime() {', 'function isCloudflareRuntime() {\n  return false');
+      const patched = source.replace('function isCloudflareRuntime() {', 'function isCloudflareRuntime() {\n  return false;');
       if (patched === source) throw new Error('pg/lib/stream.js changed: review the pg-not-on-workers build plugin');
       return { contents: patched, loader: 'js' };
     });
@@ -27,7 +27,14 @@ const pgNotOnWorkers: Plugin = {
 const zodEnglishOnly: Plugin = {
   name: 'zod-english-only',
   setup(build) {
-    build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({ contents: 'export { default as en } from "./en.js";', loader: 'js' }));
+    let replaced = false;
+    build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => {
+      replaced = true;
+      return { contents: 'export { default as en } from "./en.js";', loader: 'js' };
+    });
+    build.onEnd(() => {
+      if (!replaced) throw new Error('zod/v4/locales/index.js was not bundled: review the zod-english-only build plugin');
+    });
   },
 };
 
@@ -48,7 +55,7 @@ export default defineConfig([{
   // Less to compile at a cold start; identifiers stay, so stack traces and profiles keep their names.
   minifyWhitespace: true,
   minifySyntax: true,
-  // One file to ship: every dependency is bundled except PGlite, which loads its WebAssembly and
+  // index.js and the chunks beside it: every dependency is bundled except PGlite, which loads its WebAssembly and
   // data files from beside its own module, and pg's optional native binding. (PGlite's own add-ons,
   // such as pglite-socket, are plain JavaScript and bundled: only the exact package stays outside.)
   noExternal: [/^(?!@electric-sql\/pglite(\/|$)|pg-native)/],

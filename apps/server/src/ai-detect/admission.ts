@@ -6,7 +6,7 @@ import type { CheckTerms } from './limits.js';
 import { bucketAt, verdictOf, type CachedVerdict } from './repository.js';
 
 /**
- * A check's way into the store as ONE call of the `ai_detect_admit` function (store/migrations.ts),
+ * A check's way into the store as ONE call of the `ai_detect_admit` function (store/migrations/0010_ai_detect_admit.ts),
  * so a cached detection costs one round trip:
  *  1. take a rate token (unless the caller took it already, before fetching a URL);
  *  2. reserve one check of the monthly quota, only if 1 passed;

@@ -73,6 +73,13 @@ export interface EmbeddedApply {
   committed(changeId: number | string | null): 'applied' | undefined;
 }
 
+/** embed()'s outcome: told from the locked prior row when the upsert wrote nothing (NULL without one). */
+const OUTCOME = `CASE WHEN EXISTS (SELECT FROM written) THEN 'applied' ELSE (
+    SELECT CASE WHEN o.last_event_id = p.last_event_id THEN 'duplicate'
+                WHEN (o.source_created, o.source_rank) = (p.source_created, p.source_rank) THEN 'tie'
+                ELSE 'stale' END
+      FROM prior o, proposed p) END`;
+
 /**
  * Subscription state per account. `apply` is a single atomic upsert whose WHERE clause only lets a
  * newer state through, so duplicates and out-of-order deliveries cannot put an older state on top of
@@ -87,13 +94,6 @@ export interface EmbeddedApply {
  * one notify lock through every commit's WAL flush: acks ran one at a time, about 400/s); `committed()`
  * publishes the change to this process's subscribers and the bus tells the others.
  */
-/** embed()'s outcome: told from the locked prior row when the upsert wrote nothing (NULL without one). */
-const OUTCOME = `CASE WHEN EXISTS (SELECT FROM written) THEN 'applied' ELSE (
-    SELECT CASE WHEN o.last_event_id = p.last_event_id THEN 'duplicate'
-                WHEN (o.source_created, o.source_rank) = (p.source_created, p.source_rank) THEN 'tie'
-                ELSE 'stale' END
-      FROM prior o, proposed p) END`;
-
 export class SubscriptionRepository {
   /** embed()'s statement texts by parameter offset, ordering and gate. */
   private readonly texts = new Map<string, string>();

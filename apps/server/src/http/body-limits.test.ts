@@ -63,6 +63,7 @@ describe('the 1 MB limit cannot be bypassed', () => {
     const twoMb = JSON.stringify({ image: 'A'.repeat(2 * 1024 * 1024), mimeType: 'image/png' });
     const upload = await rawRequest(url(), { method: 'POST', path: '/trpc/aiDetect.check', headers: { ...json, ...alice }, body: twoMb });
     expect(upload.status, upload.text).not.toBe(413);
+    expect(upload.status, upload.text).toBeLessThan(500);
     expectTrpc(await rawRequest(url(), { method: 'POST', path: '/trpc/billing.createPortalSession', headers: { ...json, ...alice }, body: twoMb }), 413, 'PAYLOAD_TOO_LARGE');
     expectRest(await rawRequest(url(), { method: 'POST', path: '/create-portal-session', headers: { ...json, ...alice }, body: twoMb }), 413, 'PAYLOAD_TOO_LARGE');
     const fifteen = await streamUntilAnswered(url(), { path: '/ai-detect', headers: { ...json, ...alice }, totalBytes: 15 * 1024 * 1024 });
@@ -73,8 +74,8 @@ describe('the 1 MB limit cannot be bypassed', () => {
     const declared = await streamUntilAnswered(url(), { path: '/webhook', headers: { ...json, 'content-length': String(2 * 1024 * 1024) }, totalBytes: 2 * 1024 * 1024 });
     expectRest(declared, 413, 'PAYLOAD_TOO_LARGE');
     const unsigned = await rawRequest(url(), { method: 'POST', path: '/webhook', headers: json, body: '{}' });
-    expect(unsigned.status).toBeGreaterThanOrEqual(400);
-    expect(unsigned.status).toBeLessThan(600);
+    // This app has no STRIPE_WEBHOOK_SECRET: a body within the limit reaches the route, which says so.
+    expectRest(unsigned, 503, 'NOT_READY');
     expect(errorBodySchema.parse(unsigned.json).error.requestId).toBe(unsigned.headers['x-request-id']);
   });
 });

@@ -4,6 +4,7 @@ import { appRouter } from '../routers/index.js';
 import { restAliases } from '../http/rest-aliases.js';
 import { WEBHOOK_PATHS } from '../webhooks/routes.js';
 import { fakeServices } from './harness.js';
+import { REST_ALIASES } from '../http/aliases.js';
 import { PNG_1X1 } from './images.js';
 
 /** The generated requests of src/http/fuzz.test.ts: every procedure, REST alias, webhook path and some unknown routes. */
@@ -27,11 +28,7 @@ export const validInputs: Record<string, unknown[]> = {
   'billing.createPortalSession': [{ returnUrl: `${origin}/account` }],
   'aiDetect.check': [{ image: PNG_1X1.toString('base64'), mimeType: 'image/png' }, { url: 'https://images.example/cat.png' }, { url: 'http://127.0.0.1/x.png' }],
 };
-const aliasProcedure: Record<string, string> = {
-  '/create-checkout-session': 'billing.createCheckoutSession',
-  '/create-portal-session': 'billing.createPortalSession',
-  '/ai-detect': 'aiDetect.check',
-};
+const aliasProcedure: Record<string, string> = Object.fromEntries(REST_ALIASES.map((alias) => [alias.path, alias.procedure]));
 
 // ---- generators ------------------------------------------------------------------------------
 

@@ -91,14 +91,14 @@ describe.each(storeTargets)('webhook deliveries stored and applied in one statem
   it('settles a same-second tie with exactly one provider read', async () => {
     const s = scenario('tie');
     const first = s.event('customer.subscription.updated');
-    const second = s.event('customer.subscription.updated.past-due');
-    second.created = first.created;
+    const tied = s.event('customer.subscription.updated.past-due');
+    tied.created = first.created;
     s.truth('customer.subscription.updated.past-due');
     await deliver(first);
     stripe.clearRequests();
-    expect(await deliver(second)).toMatchObject({ status: 200, body: { received: true } });
+    expect(await deliver(tied)).toMatchObject({ status: 200, body: { received: true } });
     expect(stripe.requestsTo(`/v1/subscriptions/${s.sub}`, 'GET')).toHaveLength(1);
-    expect(await inboxRow(second.id)).toMatchObject({ status: 'processed', outcome: 'applied', attempts: 1 });
+    expect(await inboxRow(tied.id)).toMatchObject({ status: 'processed', outcome: 'applied', attempts: 1 });
     expect(await app.wiring.billing.subscriptions.get(s.account)).toMatchObject({ status: 'past_due', sourceRank: 1 });
   });
 
@@ -115,6 +115,7 @@ describe.each(storeTargets)('webhook deliveries stored and applied in one statem
       expect(await app.wiring.billing.subscriptions.get(s.account)).toBeUndefined();
     } finally {
       await t.store.query('DROP TRIGGER refuse_halfway ON subscription_changes');
+      await t.store.query('DROP FUNCTION refuse_halfway()');
     }
     await t.store.query('UPDATE webhook_events SET next_attempt_at = now() WHERE id = $1', [event.id]);
     expect(await app.wiring.webhooks.processor.runDue()).toBeGreaterThanOrEqual(1);

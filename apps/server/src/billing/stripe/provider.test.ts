@@ -23,7 +23,6 @@ describe.each(storeTargets)('Stripe provider against a Stripe double on $name', 
     await stripe.close();
   });
   const wired = useWiredApp({ target, env: () => ({ STRIPE_SECRET_KEY: KEY, STRIPE_API_BASE_URL: stripe.url, STRIPE_API_VERSION: '2026-10-28.endive' }) });
-  // A second app over the same store, for settings of its own (a replica configured differently).
   const t = wired.store;
 
   const post = async (path: string, user: string, body: unknown) => {
@@ -108,6 +107,7 @@ describe.each(storeTargets)('Stripe provider against a Stripe double on $name', 
   });
 
   it('falls back to STRIPE_DEFAULT_PRICE_ID when the checkout names neither plan nor price', async () => {
+    // A second app over the same store, with settings of its own (a replica configured differently).
     const other = await startWiredApp({
       store: t.store,
       env: { STRIPE_SECRET_KEY: KEY, STRIPE_API_BASE_URL: stripe.url, STRIPE_DEFAULT_PRICE_ID: proPriceId },

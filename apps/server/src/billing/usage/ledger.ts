@@ -4,7 +4,7 @@ import type { CatalogPort, UsageLedger, UsageRecord } from '../ports.js';
 /**
  * The usage ledger in `usage_ledger`: one row per billable use, unique by key. The catalog names the
  * meter event each row is sent as (the outbox sends it later), so a renamed meter applies to new rows.
- * A cached AI detection writes its row inside the `ai_detect_admit` function (migrations.ts), the same way.
+ * A cached AI detection writes its row inside the `ai_detect_admit` function (store/migrations/0010_ai_detect_admit.ts), the same way.
  */
 export function createUsageLedger(store: Store, catalog: Pick<CatalogPort, 'meters'>): UsageLedger {
   async function eventNameOf(meter: string): Promise<string> {
