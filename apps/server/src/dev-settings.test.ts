@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { describe, expect, onTestFinished, test } from 'vitest';
+import { describe, expect, test, type TestContext } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from './config.js';
 import { freePort } from './testing/processes.js';
 
@@ -13,15 +13,25 @@ import { freePort } from './testing/processes.js';
 const serverDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(serverDir, '../..');
 
-/** A temporary folder removed when the current test ends. */
-function tempDir(prefix: string): string {
+// These tests run concurrently, so cleanup hangs on each test's own context: the global onTestFinished
+// cannot tell concurrent tests apart and would stop one test's server when the other one ends.
+type Finished = TestContext['onTestFinished'];
+
+/** A temporary folder removed when the test that made it ends. */
+function tempDir(onTestFinished: Finished, prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
 /** Starts a command in its own process group and resolves with its output once `ready` matches it. */
-function startUntil(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }, ready: RegExp) {
+function startUntil(
+  onTestFinished: Finished,
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+  ready: RegExp,
+) {
   const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   onTestFinished(() => stop(child));
   let output = '';
@@ -92,9 +102,9 @@ describe('every documented variable reaches the server', () => {
 
 // Both start a real server and mostly wait for it (tsx, PGlite): side by side they take half the time.
 describe.concurrent('dev settings take effect', () => {
-  test('a .env at the workspace root is read, apps/server/.env wins over it, the real environment over both', async () => {
+  test('a .env at the workspace root is read, apps/server/.env wins over it, the real environment over both', async ({ onTestFinished }) => {
     // A workspace laid out like this one, so the server finds the root the way it does in a checkout.
-    const root = tempDir('verifieddit-dotenv-');
+    const root = tempDir(onTestFinished, 'verifieddit-dotenv-');
     const packageDir = join(root, 'apps/server');
     mkdirSync(packageDir, { recursive: true });
     writeFileSync(join(root, 'pnpm-workspace.yaml'), 'packages:\n  - apps/*\n');
@@ -104,6 +114,7 @@ describe.concurrent('dev settings take effect', () => {
 
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
     const output = await startUntil(
+      onTestFinished,
       process.execPath,
       ['--import', tsx, '--conditions=@verifieddit/source', join(serverDir, 'src/main.ts')],
       { cwd: packageDir, env: cleanEnv({ NODE_ENV: 'development', LOG_LEVEL: 'info' }) },
@@ -118,11 +129,12 @@ describe.concurrent('dev settings take effect', () => {
     expect((await fetch(`http://127.0.0.1:${packagePort}/health`)).status).toBe(200);
   }, 300_000);
 
-  test('`AI_DETECT_FETCH_ALLOW_LOOPBACK=true pnpm dev` reaches the server through turbo, and its logs are pretty although turbo pipes them', async () => {
+  test('`AI_DETECT_FETCH_ALLOW_LOOPBACK=true pnpm dev` reaches the server through turbo, and its logs are pretty although turbo pipes them', async ({ onTestFinished }) => {
     const port = await freePort();
-    const dataDir = tempDir('verifieddit-turbo-dev-');
+    const dataDir = tempDir(onTestFinished, 'verifieddit-turbo-dev-');
     // `pnpm dev`'s turbo task for the server alone (--only: the build it depends on is not under test).
     const output = await startUntil(
+      onTestFinished,
       'pnpm',
       ['exec', 'turbo', 'run', 'dev', '--filter=@verifieddit/server', '--only', '--ui=stream', '--log-prefix=none'],
       {
