@@ -102,11 +102,14 @@ describe('SightengineDetector', () => {
     expect(double.calls).toHaveLength(3);
   });
 
-  it('times out each attempt', async () => {
-    double.setDelay(1_000);
-    const started = Date.now();
-    await expect(detectorWith({ timeoutMs: 100, retries: 1 }).detector.detect(PNG_1X1, 'image/png')).rejects.toMatchObject({ code: 'DETECTION_UNAVAILABLE' });
-    expect(Date.now() - started).toBeLessThan(900);
+  it('times out each attempt: the client abandons every call the double holds, and the cause is the timeout', async () => {
+    // The double would answer after a minute: only the detector's own per-attempt timeout ends this test.
+    double.setDelay(60_000);
+    const abandonedBefore = double.abandoned();
+    const error: unknown = await detectorWith({ timeoutMs: 100, retries: 1 }).detector.detect(PNG_1X1, 'image/png').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'DETECTION_UNAVAILABLE', cause: { cause: { name: 'TimeoutError' } } });
+    expect(double.calls).toHaveLength(2);
+    await expect.poll(() => double.abandoned() - abandonedBefore).toBe(2);
   });
 
   it('reads account.json loosely', async () => {

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { captureLogger } from '../testing/harness.js';
 import { useTestStore } from '../testing/fixtures.js';
 import { postgresTargetOrUndefined, storeTargets } from '../testing/stores.js';
 import { openStore } from '../store/store.js';
 import { InProcessSubscriptionChanges, PostgresSubscriptionChanges } from './changes/bus.js';
+import type { SubscriptionChanges } from './changes/ports.js';
 import type { SubscriptionReader, SubscriptionUpdate } from './ports.js';
 import { CachedSubscriptionReader } from './status-cache.js';
 import { SubscriptionRepository } from './subscriptions.js';
@@ -27,16 +28,6 @@ const update = (accountId: string, overrides: Partial<SubscriptionUpdate> = {}):
     ...overrides,
   };
 };
-
-/** Waits until `read()` gives `status`; resolves with the milliseconds it took. */
-async function until(read: () => Promise<{ status: string }>, status: string, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  while ((await read()).status !== status) {
-    if (Date.now() - started > timeoutMs) throw new Error(`still not ${status} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return Date.now() - started;
-}
 
 describe.each(storeTargets)('cached entitlement reads in one process on $name', (target) => {
   const t = useTestStore(target);
@@ -123,25 +114,54 @@ describe.skipIf(!postgres)('cached entitlement reads across two replicas on Post
     return { repo, bus, store };
   }
 
-  it('shows a change applied on one replica to reads on another within 0.5 s', async () => {
+  /** The changes for `accountId` that `bus` delivered to its subscribers (subscribed after the cache, so heard after its invalidation). */
+  function heardOn(bus: SubscriptionChanges, accountId: string) {
+    const ids: number[] = [];
+    bus.subscribe((change) => {
+      if (change.accountId === accountId) ids.push(change.id);
+    });
+    return ids;
+  }
+
+  // "Visible on other replicas within 0.5 s" is a product rule measured end to end by
+  // changes/replicas-live.test.ts's log line, not asserted here: a wall-clock bound flakes on a
+  // loaded machine. What is asserted is the mechanism: B's bus delivers the change and B's very
+  // next read shows it, with a max age (60 s) no test run reaches, so expiry cannot explain it.
+  it("shows a change applied on one replica to the other replica's next read once its bus delivers it", async () => {
     const a = await replica();
     const b = await replica();
     const cacheB = new CachedSubscriptionReader(b.repo, b.bus, { maxAgeMs: 60_000 });
     const account = 'user_two_replicas';
+    const heard = heardOn(b.bus, account);
     expect((await cacheB.statusOf(account)).status).toBe('none');
     expect(await a.repo.apply(update(account))).toBe('applied');
-    expect(await until(() => cacheB.statusOf(account), 'active', 500)).toBeLessThanOrEqual(500);
+    await expect.poll(() => heard.length, { timeout: 20_000 }).toBe(1);
+    expect((await cacheB.statusOf(account)).status).toBe('active');
     expect(await a.repo.apply(update(account, { status: 'past_due' }))).toBe('applied');
-    expect(await until(() => cacheB.statusOf(account), 'past_due', 500)).toBeLessThanOrEqual(500);
+    await expect.poll(() => heard.length, { timeout: 20_000 }).toBe(2);
+    expect((await cacheB.statusOf(account)).status).toBe('past_due');
   });
 
   it('is stale for at most the default max age (2 s) when the notification never arrives', async () => {
     const a = await replica();
     const deaf = await replica({ deaf: true });
-    const cache = new CachedSubscriptionReader(deaf.repo, deaf.bus);
     const account = 'user_lost_notification';
-    expect((await cache.statusOf(account)).status).toBe('none');
-    expect(await a.repo.apply(update(account))).toBe('applied');
-    expect(await until(() => cache.statusOf(account), 'active', 3_000)).toBeLessThanOrEqual(2_100);
+    // The cache's clock is Date.now(); only Date is faked, so the store's sockets and timers run for real.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const cache = new CachedSubscriptionReader(deaf.repo, deaf.bus);
+      const firstRead = Date.now();
+      expect((await cache.statusOf(account)).status).toBe('none');
+      expect(await a.repo.apply(update(account))).toBe('applied');
+      // Nothing told the deaf replica: it serves what it read until the max age is over…
+      expect((await cache.statusOf(account)).status).toBe('none');
+      vi.setSystemTime(firstRead + 1_999);
+      expect((await cache.statusOf(account)).status).toBe('none');
+      // …and reads the store again from then on.
+      vi.setSystemTime(firstRead + 2_000);
+      expect((await cache.statusOf(account)).status).toBe('active');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -52,6 +52,8 @@ export interface SightengineDouble {
   script(...answers: Script[]): void;
   /** Answer every call after this delay (to hold concurrent requests in flight). */
   setDelay(ms: number): void;
+  /** Calls the client gave up on (closed the connection) while the double was still holding its answer. */
+  abandoned(): number;
   /** Default answer once the script is used up. */
   setDefault(answer: Script): void;
   accountBody: unknown;
@@ -66,6 +68,7 @@ export async function startSightengineDouble(options: { apiUser?: string; apiSec
   let fallback: Script = { fixture: 'check-genai-success' };
   let delayMs = 0;
   let charged = 0;
+  let abandoned = 0;
 
   const send = (res: http.ServerResponse, status: number, body: unknown) => {
     res.statusCode = status;
@@ -108,7 +111,10 @@ export async function startSightengineDouble(options: { apiUser?: string; apiSec
       hasUrlField: form.has('url'),
     };
     calls.push(call);
-    if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (delayMs && (await clientLeftWithin(res, delayMs))) {
+      abandoned++;
+      return;
+    }
 
     if (call.apiUser !== apiUser || form.get('api_secret') !== apiSecret) return send(res, 200, sightengineFixture('error-credentials'));
     if (call.models !== 'genai') return send(res, 200, { status: 'failure', error: { type: 'argument_error', code: 11, message: 'models must be genai' } });
@@ -143,6 +149,7 @@ export async function startSightengineDouble(options: { apiUser?: string; apiSec
     operations: () => charged,
     script: (...answers) => void queue.push(...answers),
     setDelay: (ms) => void (delayMs = ms),
+    abandoned: () => abandoned,
     setDefault: (answer) => void (fallback = answer),
     accountBody: { status: 'success', plan: 'free', usage: { operations: { used: 12, limit: 500 } } },
     async close() {
@@ -151,4 +158,19 @@ export async function startSightengineDouble(options: { apiUser?: string; apiSec
     },
   };
   return double;
+}
+
+/** Waits `ms`; true if the client closed the connection first (then the wait ends at once). */
+function clientLeftWithin(res: http.ServerResponse, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const onClose = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      res.off('close', onClose);
+      resolve(false);
+    }, ms);
+    res.once('close', onClose);
+  });
 }
