@@ -6,7 +6,6 @@ import { createAuthenticator } from './auth/authenticator.js';
 import type { Authenticator } from './auth/ports.js';
 import type { BillingProvider, CatalogPort, UsageMeter } from './billing/ports.js';
 import { wireBilling, type BillingWiring } from './billing/wiring.js';
-import { openSubscriptionChanges } from './billing/changes/bus.js';
 import type { SubscriptionChanges } from './billing/changes/ports.js';
 import type { Config } from './config.js';
 import { APP_VERSION } from './version.js';
@@ -15,8 +14,7 @@ import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { dutiesOf, startBackgroundWorkers, type BackgroundWorker, type RunningWorkers } from './roles.js';
 import type { Store } from './store/ports.js';
-import { openServerStore } from './store/server-store.js';
-import { migrate } from './store/store.js';
+import { openServerStore, type ServerStore } from './store/server-store.js';
 import type { InboxOptions } from './webhooks/inbox.js';
 import { localWebhookSecret, usesLocalWebhookSecret } from './webhooks/local-secret.js';
 import { wireWebhooks, type WebhookWiring } from './webhooks/wiring.js';
@@ -79,25 +77,15 @@ export function wire(config: Config, store: Store, logger: Logger, overrides: Wi
   return { services, billing, aiDetect, webhooks, metrics, mounts: [{ path: '/', handler: webhooks.router }, ...billing.mounts] };
 }
 
-/** Opens the store (or takes the one main.ts started opening), migrates it and wires every port. */
-export async function buildRuntime(config: Config, logger: Logger, opening: Promise<Store> = openServerStore(config)): Promise<Runtime> {
-  const store = await opening;
-  try {
-    const result = await migrate(store);
-    if (result.applied.length) logger.info({ applied: result.applied }, 'migrations applied');
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
-  logger.info({ store: store.kind }, 'store ready');
+/** Wires every port over the store main.ts started opening (see openServerStore) and starts the role's workers. */
+export async function buildRuntime(config: Config, logger: Logger, opening: Promise<ServerStore> = openServerStore(config, logger)): Promise<Runtime> {
+  const { store, changes } = await opening;
   if (usesLocalWebhookSecret(config)) {
     // Development without STRIPE_WEBHOOK_SECRET: /webhook verifies with the local secret the
     // `webhooks trigger` command signs with (kept in the store, never logged).
     const secret = await localWebhookSecret(store);
     config = { ...config, stripe: { ...config.stripe, webhookSecrets: [secret] }, secrets: [...config.secrets, secret] };
   }
-  // Across replicas on PostgreSQL (LISTEN/NOTIFY), in-process on PGlite.
-  const changes = await openSubscriptionChanges({ store, databaseUrl: config.databaseUrl, log: logger });
   const wiring = wire(config, store, logger, { changes });
   const interval = config.workerIntervalMs;
   // Every periodic job is listed here and started (or not) by the role, in one place.

@@ -37,9 +37,10 @@ async function main(argv: string[]): Promise<void> {
   const logger = createLogger({ level: config.logLevel, pretty: config.logFormat === 'pretty', secrets: config.secrets });
   // Listen first: /health answers while the store opens and migrates; requests that need the store
   // wait for it (src/http/starting.ts), then the real app takes the server over.
-  // The store starts opening first: PGlite's WebAssembly compiles off the main thread while the rest
-  // of the server is compiled on it. A failure (e.g. a data folder in use) surfaces from buildRuntime.
-  const opening = import('./store/server-store.js').then(({ openServerStore }) => openServerStore(config));
+  // The store starts opening, migrating and opening its change bus first: its database round trips
+  // (and PGlite's WebAssembly compile, off the main thread) overlap compiling the rest of the server.
+  // A failure (e.g. a data folder in use) surfaces from buildRuntime.
+  const opening = import('./store/server-store.js').then(({ openServerStore }) => openServerStore(config, logger));
   opening.catch(() => undefined);
   const starting = loadServer().then(async ([{ buildRuntime }, { createApp }, { startBanner }]) => {
     const runtime = await buildRuntime(config, logger, opening);
