@@ -5,7 +5,7 @@ import { AppError } from './errors.js';
 import { bodyLimitOf } from './http/aliases.js';
 import { bodyGate, jsonBody } from './http/body.js';
 import { errorMiddleware, isUnexpected, notFound, toAppError } from './http/errors.js';
-import { hotPaths } from './http/hot-paths.js';
+import { checkHotPath, hotPaths } from './http/hot-paths.js';
 import { DEFAULT_BODY_LIMIT } from './http/limits.js';
 import { methodGuard } from './http/methods.js';
 import { openApiRoute } from './http/openapi.js';
@@ -75,6 +75,8 @@ export function createApp(deps: AppDeps): Express {
   app.use('/trpc', hotPaths(deps.services));
   // JSON only, limited while read: the default, or the larger limit a procedure declares in its meta.
   app.use(jsonBody(limitOf));
+  // The cached detection's path, once its body is read: also without tRPC's adapter.
+  app.use('/trpc', checkHotPath(deps.services));
   app.use(restAliases(deps.services));
 
   const trpc = createExpressMiddleware({

@@ -1,6 +1,9 @@
-import type { RequestHandler } from 'express';
+import { aiDetectCheckInputSchema } from '@verifieddit/contracts';
+import type { Request, RequestHandler, Response } from 'express';
 import { createContext, type Services } from '../context.js';
+import { AppError } from '../errors.js';
 import type { LogPort } from '../logger.js';
+import { isUnexpected, trpcErrorBody } from './errors.js';
 
 const PATH = '/billing.subscriptionStatus';
 /** The batch link's inputs for one call of a procedure without input. */
@@ -46,5 +49,62 @@ export function hotPaths(services: Services): RequestHandler {
         const one = `{"result":{"data":${JSON.stringify(status)}}}`;
         res.end(batch ? `[${one}]` : one);
       }, () => next());
+  };
+}
+
+const CHECK_PATH = '/aiDetect.check';
+const CHECK_PROCEDURE = 'aiDetect.check';
+
+/** The input of a plain call, or of a batch of just this call (the SDK's batch link); undefined: anything else. */
+function checkCallOf(rest: string, body: unknown): { batch: boolean; input: unknown } | undefined {
+  if (rest === '') return { batch: false, input: body };
+  if (rest !== '?batch=1' || typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const keys = Object.keys(body);
+  return keys.length === 1 && keys[0] === '0' ? { batch: true, input: (body as Record<string, unknown>)['0'] } : undefined;
+}
+
+/** tRPC's answer (one result, or a batch of it), with the headers tRPC sends. */
+function answer(res: Response, batch: boolean, status: number, one: string): void {
+  res.statusCode = status;
+  res.setHeader('vary', 'trpc-accept, accept');
+  res.setHeader('content-type', 'application/json');
+  res.end(batch ? `[${one}]` : one);
+}
+
+/** A failed check as tRPC answers and logs it (app.ts's onError and responseMeta, trpc.ts's errorFormatter). */
+function answerFailure(req: Request, res: Response, batch: boolean, error: unknown): void {
+  const known = error instanceof AppError ? error : new AppError('INTERNAL', 'Internal error', { cause: error });
+  if (isUnexpected(known)) req.log.error({ err: error, path: CHECK_PROCEDURE }, 'procedure failed');
+  else if (known.httpStatus >= 500) req.log.error({ err: error, code: known.code, path: CHECK_PROCEDURE }, 'procedure failed');
+  if (known.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(Math.max(1, Math.ceil(known.retryAfterSeconds))));
+  answer(res, batch, known.httpStatus, JSON.stringify({ error: trpcErrorBody(known, req.id, CHECK_PROCEDURE).error }));
+}
+
+/**
+ * `aiDetect.check` without tRPC's fetch adapter, after the JSON body is read (http/body.ts): for a
+ * cached verdict the adapter's Request/Response conversions cost more than the check itself. Same
+ * auth port, input schema and service as the procedure; a plain call or a batch of just this call.
+ *
+ * Before the check runs, anything unusual — an input the schema refuses, a refused token, other query
+ * parameters, a JSONL accept — falls through to tRPC, which answers it as usual. Once the check has
+ * run it has had effects (a rate token, quota, the ledger), so its answer, success or typed refusal,
+ * is given here, in the bytes, status and headers tRPC gives (hot-paths.test.ts compares them).
+ */
+export function checkHotPath(services: Services): RequestHandler {
+  return (req, res, next) => {
+    if (req.method !== 'POST' || !req.url.startsWith(CHECK_PATH) || req.headers['trpc-accept'] || req.headers.accept?.includes('application/jsonl')) return next();
+    const call = checkCallOf(req.url.slice(CHECK_PATH.length), req.body);
+    if (!call) return next();
+    const input = aiDetectCheckInputSchema.safeParse(call.input);
+    if (!input.success) return next();
+    const ctx = createContext(services, { id: req.id, log: quiet, headers: req.headers });
+    services.auth.authenticate(ctx.authorization, ctx.log).then(
+      (user) =>
+        services.aiDetect.check({ userId: user.id, requestId: req.id, input: input.data }).then(
+          (output) => answer(res, call.batch, 200, `{"result":{"data":${JSON.stringify(output)}}}`),
+          (error: unknown) => answerFailure(req, res, call.batch, error),
+        ),
+      () => next(),
+    ).catch(next);
   };
 }
