@@ -1,6 +1,7 @@
 import { isEntitledStatus, type SubscriptionStatusOutput } from '@verifieddit/contracts';
 import type { Store } from '../store/ports.js';
 import type { Rows } from '../store/rows.js';
+import { outboundUpdate } from './changes/outbound.js';
 import type { SubscriptionChanges } from './changes/ports.js';
 import { TERMINAL_STATUSES, type ApplyOutcome, type SubscriptionUpdate } from './ports.js';
 
@@ -220,11 +221,6 @@ export class SubscriptionRepository {
     const rows = await this.store.query('DELETE FROM subscription_changes WHERE created_at < $1 RETURNING id', [olderThan]);
     return rows.length;
   }
-}
-
-/** The update as posted to SUBSCRIPTION_EVENTS_URL: every field but the ordering hint, dates as ISO strings. */
-function outboundUpdate({ authoritative: _ordering, ...update }: SubscriptionUpdate): Record<string, unknown> {
-  return { ...update, currentPeriodEnd: update.currentPeriodEnd?.toISOString() ?? null };
 }
 
 const NO_SUBSCRIPTION: SubscriptionStatusOutput = { status: 'none', plan: null, features: [], currentPeriodEnd: null, cancelAtPeriodEnd: false, provider: null };

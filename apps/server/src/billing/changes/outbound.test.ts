@@ -8,7 +8,7 @@ import { useTestStore } from '../../testing/fixtures.js';
 import { storeTargets } from '../../testing/stores.js';
 import type { SubscriptionUpdate } from '../ports.js';
 import { SubscriptionRepository } from '../subscriptions.js';
-import { startSubscriptionEvents } from './outbound.js';
+import { outboundUpdate, startSubscriptionEvents, type PublicationTable } from './outbound.js';
 
 const SECRET = 'subscription-events-test-secret';
 
@@ -90,6 +90,43 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5_000)
   }
 }
 
+/** The `data` receivers get: a public contract (docs/operations.md). Changing it is a decision, so it is spelled out here. */
+const PUBLISHED_KEYS = [
+  'accountId',
+  'cancelAtPeriodEnd',
+  'currentPeriodEnd',
+  'eventId',
+  'features',
+  'planId',
+  'provider',
+  'providerCustomerId',
+  'providerSubscriptionId',
+  'sourceCreated',
+  'sourceRank',
+  'status',
+];
+
+describe('the published fields of an update', () => {
+  it('are the listed ones: the ordering hint stays in, dates become ISO strings', () => {
+    const data = outboundUpdate(update({ authoritative: true, currentPeriodEnd: new Date('2027-01-02T03:04:05Z') }));
+    expect(Object.keys(data).sort()).toEqual(PUBLISHED_KEYS);
+    expect(data).not.toHaveProperty('authoritative');
+    expect(data.currentPeriodEnd).toBe('2027-01-02T03:04:05.000Z');
+    expect(outboundUpdate(update({ currentPeriodEnd: null })).currentPeriodEnd).toBeNull();
+  });
+
+  it('take nothing a caller adds beyond SubscriptionUpdate (what a new field would look like before its decision)', () => {
+    const withExtra = { ...update({}), internalNote: 'not for receivers' } as SubscriptionUpdate;
+    expect(Object.keys(outboundUpdate(withExtra)).sort()).toEqual(PUBLISHED_KEYS);
+  });
+
+  it('need a decision for every field of SubscriptionUpdate (checked by tsc)', () => {
+    // @ts-expect-error a table that does not decide on every field does not compile
+    const undecided: PublicationTable = { eventId: true };
+    expect(undecided).toBeDefined();
+  });
+});
+
 describe.each(storeTargets)('subscription events posted to SUBSCRIPTION_EVENTS_URL on $name', (target) => {
   const t = useTestStore(target);
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
@@ -143,6 +180,7 @@ describe.each(storeTargets)('subscription events posted to SUBSCRIPTION_EVENTS_U
       ['subscription.update', 'evt_on_2', 'past_due'],
     ]);
     expect(receiver.accepted[0]!.data.currentPeriodEnd).toBe('2026-12-20T00:00:00.000Z');
+    expect(receiver.accepted.map((event) => Object.keys(event.data).sort())).toEqual([PUBLISHED_KEYS, PUBLISHED_KEYS]);
     const pending = await t.store.query('SELECT change_id FROM subscription_event_outbox WHERE delivered_at IS NULL');
     expect(pending).toEqual([]);
   });

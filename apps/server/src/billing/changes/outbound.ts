@@ -3,6 +3,7 @@ import type { LogPort } from '../../logger.js';
 import { startPeriodicWorker, type PeriodicWorker } from '../../jobs/periodic.js';
 import type { Store } from '../../store/ports.js';
 import type { Rows } from '../../store/rows.js';
+import type { SubscriptionUpdate } from '../ports.js';
 
 const JOB = 'subscription-events';
 /** The header receivers verify, shaped like Stripe-Signature: `t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
@@ -21,6 +22,41 @@ interface SubscriptionEventsOptions {
   timeoutMs?: number;
   holder?: string;
   fetch?: typeof fetch;
+}
+
+/** A decision, per field of `SubscriptionUpdate`, whether receivers see it (a field left out does not compile). */
+export type PublicationTable = Record<keyof SubscriptionUpdate, boolean>;
+
+/**
+ * What SUBSCRIPTION_EVENTS_URL receivers get of an applied update: a public contract (docs/operations.md),
+ * so a new field of `SubscriptionUpdate` reaches them only when it is marked `true` here.
+ */
+const PUBLISHED = {
+  eventId: true,
+  accountId: true,
+  provider: true,
+  providerCustomerId: true,
+  providerSubscriptionId: true,
+  planId: true,
+  status: true,
+  features: true,
+  currentPeriodEnd: true,
+  cancelAtPeriodEnd: true,
+  sourceCreated: true,
+  sourceRank: true,
+  /** How our upsert breaks an ordering tie, not a fact about the subscription. */
+  authoritative: false,
+} as const satisfies PublicationTable;
+
+type PublishedField = { [K in keyof typeof PUBLISHED]: (typeof PUBLISHED)[K] extends true ? K : never }[keyof typeof PUBLISHED];
+const PUBLISHED_FIELDS = (Object.keys(PUBLISHED) as (keyof typeof PUBLISHED)[]).filter((field): field is PublishedField => PUBLISHED[field]);
+
+/** The `data` of a posted event: the published fields, dates as ISO strings. */
+export type OutboundUpdate = Omit<Pick<SubscriptionUpdate, PublishedField>, 'currentPeriodEnd'> & { currentPeriodEnd: string | null };
+
+export function outboundUpdate(update: SubscriptionUpdate): OutboundUpdate {
+  const published = Object.fromEntries(PUBLISHED_FIELDS.map((field) => [field, update[field]])) as Pick<SubscriptionUpdate, PublishedField>;
+  return { ...published, currentPeriodEnd: update.currentPeriodEnd?.toISOString() ?? null };
 }
 
 function signSubscriptionEvent(secret: string, body: string, timestamp: number): string {
