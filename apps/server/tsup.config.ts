@@ -38,6 +38,24 @@ const zodEnglishOnly: Plugin = {
   },
 };
 
+/**
+ * prom-client's default process-CPU metric requires the whole OpenTelemetry API (about 90 KB a cold start
+ * would compile) only to attach exemplars, which this server never enables (collectDefaultMetrics
+ * without enableExemplars); reaching it anyway throws instead of recording without a trace id.
+ */
+const promClientWithoutOtel: Plugin = {
+  name: 'prom-client-without-otel',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]prom-client[\\/]lib[\\/]metrics[\\/]processCpuTotal\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const stub = "const OtelApi = { get trace() { throw new Error('prom-client exemplars need @opentelemetry/api, left out of this bundle (tsup.config.ts)'); } };";
+      const patched = source.replace("const OtelApi = require('@opentelemetry/api');", stub);
+      if (patched === source) throw new Error('prom-client/lib/metrics/processCpuTotal.js changed: review the prom-client-without-otel build plugin');
+      return { contents: patched, loader: 'js' };
+    });
+  },
+};
+
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 
 export default defineConfig([{
@@ -61,7 +79,7 @@ export default defineConfig([{
   noExternal: [/^(?!@electric-sql\/pglite(\/|$)|pg-native)/],
   external: ['@electric-sql/pglite', 'pg-native'],
   define: { __APP_VERSION__: JSON.stringify(version) },
-  esbuildPlugins: [zodEnglishOnly, pgNotOnWorkers],
+  esbuildPlugins: [zodEnglishOnly, pgNotOnWorkers, promClientWithoutOtel],
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },

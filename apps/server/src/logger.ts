@@ -1,5 +1,4 @@
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
-import pretty from 'pino-pretty';
 
 export type Logger = PinoLogger;
 
@@ -39,10 +38,18 @@ const REDACT_PATHS = [
 
 export interface LoggerOptions {
   level: string;
-  pretty: boolean;
   secrets: readonly string[];
-  /** Where lines go; defaults to stdout. Tests pass a capturing stream. */
+  /** Where lines go; defaults to JSON on stdout. Development passes `prettyDestination()`; tests a capturing stream. */
   destination?: DestinationStream;
+}
+
+/**
+ * Human-readable lines on stdout (development). pino-pretty is loaded only here: a production cold
+ * start (JSON logs) does not compile it before it can listen.
+ */
+export async function prettyDestination(): Promise<DestinationStream> {
+  const { default: pretty } = await import('pino-pretty');
+  return pretty({ sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l' });
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -57,8 +64,7 @@ export function createLogger(options: LoggerOptions): Logger {
     }
     return out;
   };
-  const destination =
-    options.destination ?? (options.pretty ? pretty({ sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l' }) : pino.destination({ sync: false }));
+  const destination = options.destination ?? pino.destination({ sync: false });
   return pino(
     {
       level: options.level,

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig, loadDotEnvIfDevelopment } from './config.js';
-import { createLogger } from './logger.js';
+import { createLogger, prettyDestination } from './logger.js';
 import { handOver, startingApp } from './http/starting.js';
 import { listen } from './server.js';
 import { StoreLockedError } from './store/embedded-lock.js';
@@ -34,7 +34,11 @@ async function main(argv: string[]): Promise<void> {
     process.exit(code);
   }
   // Pretty in development even when stdout is a pipe (turbo pipes it); JSON elsewhere (LOG_FORMAT).
-  const logger = createLogger({ level: config.logLevel, pretty: config.logFormat === 'pretty', secrets: config.secrets });
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets: config.secrets,
+    ...(config.logFormat === 'pretty' ? { destination: await prettyDestination() } : {}),
+  });
   // Listen first: /health answers while the store opens and migrates; requests that need the store
   // wait for it (src/http/starting.ts), then the real app takes the server over.
   // The store starts opening, migrating and opening its change bus first: its database round trips

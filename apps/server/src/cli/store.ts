@@ -18,7 +18,7 @@ export async function withStore<T>(config: Config, fn: (store: Store) => Promise
 /** `withStore` plus the server's own wiring over it; warnings go to stderr, as stdout is the command's answer. */
 export function withWiring<T>(config: Config, fn: (wiring: Wiring, store: Store) => Promise<T>): Promise<T> {
   return withStore(config, (store) => {
-    const logger = createLogger({ level: 'warn', pretty: false, secrets: config.secrets, destination: process.stderr });
+    const logger = createLogger({ level: 'warn', secrets: config.secrets, destination: process.stderr });
     return fn(wire(config, store, logger), store);
   });
 }

@@ -17,7 +17,7 @@ export function captureLogger(options: { secrets?: string[]; level?: string } = 
       callback();
     },
   });
-  const logger = createLogger({ level: options.level ?? 'debug', pretty: false, secrets: options.secrets ?? [], destination });
+  const logger = createLogger({ level: options.level ?? 'debug', secrets: options.secrets ?? [], destination });
   const lines = () => chunks.join('').split('\n').filter(Boolean);
   return { logger, lines, records: () => lines().map((line) => JSON.parse(line) as Record<string, unknown>) };
 }
