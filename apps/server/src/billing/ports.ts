@@ -123,6 +123,27 @@ export interface CatalogPort {
 /** The ordered subscription upsert: the only way a `SubscriptionUpdate` is written. */
 export interface SubscriptionWriter {
   apply(update: SubscriptionUpdate): Promise<ApplyOutcome>;
+  /**
+   * The same upsert as common table expressions for a caller's own statement (the webhook inbox
+   * stores an event and applies it in one), its parameters numbered from `firstParam`; it writes only
+   * where `gate` (SQL over the caller's CTEs) holds.
+   */
+  embed(update: SubscriptionUpdate, options?: { firstParam?: number; gate?: string }): EmbeddedApply;
+}
+
+/**
+ * The ordered upsert as CTEs: `ctes` defines `proposed, prior, written, change[, queued]`; `outcome`
+ * and `changeId` are SQL expressions over them.
+ */
+export interface EmbeddedApply {
+  ctes: string;
+  params: unknown[];
+  /** 'applied' | 'duplicate' | 'tie' | 'stale', or NULL when a concurrent statement created the row first (apply again to know). */
+  outcome: string;
+  /** The id of the change the statement recorded, or NULL. */
+  changeId: string;
+  /** Call once the statement committed: tells this process's subscribers; 'applied' when it changed something. */
+  committed(changeId: number | string | null): 'applied' | undefined;
 }
 
 /** An account's subscription as the procedures and quotas see it (`status: 'none'` before any). */

@@ -3,7 +3,7 @@ import type { Store } from '../store/ports.js';
 import type { Rows } from '../store/rows.js';
 import { outboundUpdate } from './changes/outbound.js';
 import type { SubscriptionChanges } from './changes/ports.js';
-import { TERMINAL_STATUSES, type ApplyOutcome, type SubscriptionUpdate } from './ports.js';
+import { TERMINAL_STATUSES, type ApplyOutcome, type EmbeddedApply, type SubscriptionUpdate, type SubscriptionWriter } from './ports.js';
 
 type SubscriptionRow = Rows['subscriptions'];
 
@@ -58,22 +58,6 @@ const toStored = (r: SubscriptionRow): StoredSubscription => ({
   lastEventId: r.last_event_id,
 });
 
-/**
- * The ordered upsert as common table expressions for a caller's own statement (the webhook inbox
- * stores an event and applies it in one). `ctes` defines `proposed, prior, written,
- * change[, queued]`; `outcome` and `changeId` are SQL expressions over them.
- */
-export interface EmbeddedApply {
-  ctes: string;
-  params: unknown[];
-  /** 'applied' | 'duplicate' | 'tie' | 'stale', or NULL when a concurrent statement created the row first (apply again to know). */
-  outcome: string;
-  /** The id of the change the statement recorded, or NULL. */
-  changeId: string;
-  /** Call once the statement committed: tells this process's subscribers; 'applied' when it changed something. */
-  committed(changeId: number | string | null): 'applied' | undefined;
-}
-
 /** embed()'s outcome: told from the locked prior row when the upsert wrote nothing (NULL without one). */
 const OUTCOME = `CASE WHEN EXISTS (SELECT FROM written) THEN 'applied' ELSE (
     SELECT CASE WHEN o.last_event_id = p.last_event_id THEN 'duplicate'
@@ -95,7 +79,7 @@ const OUTCOME = `CASE WHEN EXISTS (SELECT FROM written) THEN 'applied' ELSE (
  * one notify lock through every commit's WAL flush: acks ran one at a time, about 400/s); `committed()`
  * publishes the change to this process's subscribers and the bus tells the others.
  */
-export class SubscriptionRepository {
+export class SubscriptionRepository implements SubscriptionWriter {
   /** embed()'s statement texts by parameter offset, ordering and gate. */
   private readonly texts = new Map<string, string>();
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { SubscriptionUpdate, VerifiedEvent } from '../billing/ports.js';
+import type { SubscriptionUpdate, SubscriptionWriter, VerifiedEvent } from '../billing/ports.js';
 import type { Rows } from '../store/rows.js';
 import type { Store } from '../store/ports.js';
-import { recordApplied, type EmbeddableWriter, type RecordedAndApplied } from './record-applied.js';
+import { recordApplied, type RecordedAndApplied } from './record-applied.js';
 
 export type InboxStatus = 'received' | 'processing' | 'retrying' | 'processed' | 'ignored' | 'unmapped' | 'failed' | 'invalid';
 
@@ -104,7 +104,7 @@ export class WebhookInbox {
   }
 
   /** Stores a new event and applies its update in one statement (see record-applied.ts). */
-  recordApplied(event: VerifiedEvent, update: SubscriptionUpdate, writer: EmbeddableWriter): Promise<RecordedAndApplied> {
+  recordApplied(event: VerifiedEvent, update: SubscriptionUpdate, writer: Pick<SubscriptionWriter, 'embed'>): Promise<RecordedAndApplied> {
     return recordApplied(this.store, this, event, update, writer);
   }
 

@@ -3,7 +3,7 @@ import type { LogPort } from '../logger.js';
 import { startPeriodicWorker, type PeriodicWorker } from '../jobs/periodic.js';
 import { isStoreUnavailable } from '../store/store.js';
 import type { InboxRow, WebhookInbox } from './inbox.js';
-import type { EmbeddableWriter, RecordedAndApplied } from './record-applied.js';
+import type { RecordedAndApplied } from './record-applied.js';
 
 export type ProcessResult =
   | { status: 'processed'; outcome: ApplyOutcome }
@@ -34,7 +34,7 @@ export class WebhookProcessor {
     private readonly deps: {
       inbox: WebhookInbox;
       source: WebhookEventSource;
-      subscriptions: SubscriptionWriter & EmbeddableWriter;
+      subscriptions: SubscriptionWriter;
       log: LogPort;
     },
   ) {}

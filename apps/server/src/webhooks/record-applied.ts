@@ -1,10 +1,6 @@
-import type { ApplyOutcome, SubscriptionUpdate, VerifiedEvent } from '../billing/ports.js';
-import type { SubscriptionRepository } from '../billing/subscriptions.js';
+import type { ApplyOutcome, SubscriptionUpdate, SubscriptionWriter, VerifiedEvent } from '../billing/ports.js';
 import type { Store } from '../store/ports.js';
 import type { InboxStatus } from './inbox.js';
-
-/** What the one-statement delivery needs from the subscription side. */
-export type EmbeddableWriter = Pick<SubscriptionRepository, 'embed'>;
 
 export interface RecordedAndApplied {
   /** The event's status when it was already in the inbox (a redelivery): the statement changed nothing. */
@@ -36,7 +32,7 @@ export async function recordApplied(
   lease: { workerId: string; leaseMs: number },
   event: VerifiedEvent,
   update: SubscriptionUpdate,
-  writer: EmbeddableWriter,
+  writer: Pick<SubscriptionWriter, 'embed'>,
   provider = 'stripe',
 ): Promise<RecordedAndApplied> {
   const upsert = writer.embed(update, { firstParam: 10, gate: KNOWN });

@@ -1,6 +1,5 @@
 import type { Router } from 'express';
 import type { SubscriptionWriter, WebhookEventSource, WebhookVerifier } from '../billing/ports.js';
-import type { EmbeddableWriter } from './record-applied.js';
 import type { Config } from '../config.js';
 import type { LogPort } from '../logger.js';
 import type { Store } from '../store/ports.js';
@@ -17,7 +16,7 @@ export interface WebhookWiring {
 export function wireWebhooks(
   config: Config,
   store: Store,
-  billing: { subscriptions: SubscriptionWriter & EmbeddableWriter; webhookVerifier: WebhookVerifier; webhookSource: WebhookEventSource },
+  billing: { subscriptions: SubscriptionWriter; webhookVerifier: WebhookVerifier; webhookSource: WebhookEventSource },
   log: LogPort,
   options: InboxOptions = {},
 ): WebhookWiring {
