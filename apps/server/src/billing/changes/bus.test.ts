@@ -132,4 +132,24 @@ describe.runIf(postgresTargetOrUndefined)('subscription changes across replicas 
     expect(ids).toHaveLength(3);
     expect(new Set(ids).size).toBe(3);
   });
+
+  it('notifies every change of a burst committed while a NOTIFY is on its way, each once and in commit order', async () => {
+    const repoA = new SubscriptionRepository(t.store, busA);
+    // No catch-up pass within this test: what C hears, it heard by NOTIFY.
+    const busC = new PostgresSubscriptionChanges({ databaseUrl: t.databaseUrl!, store: storeB, log: captureLogger().logger, catchUpMs: 600_000 });
+    await busC.start();
+    const seenC: SubscriptionChange[] = [];
+    busC.subscribe((c) => seenC.push(c));
+    try {
+      const burst = Array.from({ length: 40 }, (_, i) => `user_burst_${i}`);
+      await Promise.all(burst.map((accountId, i) => repoA.apply(update({ accountId, eventId: `evt_burst_${i}`, sourceCreated: 100 }))));
+      const published = seenA.filter((c) => c.accountId.startsWith('user_burst_'));
+      expect(published).toHaveLength(40);
+      await until(() => seenC.length >= 40);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(seenC).toEqual(published);
+    } finally {
+      await busC.close();
+    }
+  });
 });

@@ -10,6 +10,7 @@ const SUBSCRIPTION_CHANGES_CHANNEL = 'subscription_changes';
 
 /** How many passes back the catch-up reads from (a change committing that much later than a higher id is still read). */
 const CATCH_UP_PASSES = 5;
+const NOTIFY_BATCH = 500; // most notifications per statement
 
 /** Fan-out to this process's subscribers; a throwing subscriber never stops the others. */
 export class InProcessSubscriptionChanges implements SubscriptionChanges {
@@ -73,6 +74,9 @@ export class PostgresSubscriptionChanges extends InProcessSubscriptionChanges {
   private highest = 0;
   private readonly highestAtPasses: number[] = [];
   private catchUp: PeriodicWorker | undefined;
+  /** Changes committed here not notified yet, and whether a NOTIFY is on its way. */
+  private readonly unsent: SubscriptionChange[] = [];
+  private notifying = false;
 
   constructor(private readonly options: PostgresChangesOptions) {
     super(options.log);
@@ -89,16 +93,30 @@ export class PostgresSubscriptionChanges extends InProcessSubscriptionChanges {
   }
 
   /**
-   * A change committed here: local subscribers now, other replicas by a NOTIFY on the LISTEN
-   * connection (best effort: while it reconnects, or if a NOTIFY is lost, they catch up). That
-   * session commits without waiting for its WAL flush, so the notify lock is not held through one;
-   * sending on it keeps the pool's connections for the statements that write.
+   * A change committed here: local subscribers now, other replicas by a NOTIFY on the LISTEN connection
+   * (best effort: while it reconnects, or if a NOTIFY is lost, they catch up). That session commits
+   * without waiting for its WAL flush, so the notify lock is not held through one. Changes committed
+   * while a NOTIFY is on its way go in the next statement together, one notification each (a round
+   * trip and a transaction per change cost more under load than the writes themselves).
    */
   override publish(change: SubscriptionChange): void {
     this.deliver(change);
-    this.client
-      ?.query('SELECT pg_notify($1, $2)', [SUBSCRIPTION_CHANGES_CHANNEL, JSON.stringify({ id: change.id, accountId: change.accountId })])
-      .catch((error: unknown) => this.options.log.warn({ err: error, changeId: change.id }, 'could not notify other replicas of a subscription change; they catch up from the history'));
+    if (!this.client) return;
+    this.unsent.push({ id: change.id, accountId: change.accountId });
+    if (!this.notifying) void this.notifyUnsent();
+  }
+
+  private async notifyUnsent(): Promise<void> {
+    this.notifying = true;
+    while (this.unsent.length && this.client) {
+      const batch = this.unsent.splice(0, NOTIFY_BATCH);
+      const notes = batch.map((change) => JSON.stringify(change));
+      await this.client.query('SELECT pg_notify($1, note) FROM unnest($2::text[]) AS note', [SUBSCRIPTION_CHANGES_CHANNEL, notes]).catch((error: unknown) => {
+        this.options.log.warn({ err: error, changeIds: batch.map((c) => c.id) }, 'could not notify other replicas of subscription changes; they catch up from the history');
+      });
+    }
+    this.unsent.length = 0; // the connection is gone: the others catch up from the history
+    this.notifying = false;
   }
 
   private deliver(change: SubscriptionChange): void {
