@@ -10,6 +10,8 @@ export interface VerifiedEvent {
   apiVersion: string | null;
   livemode: boolean;
   payload: unknown;
+  /** The JSON text `payload` was parsed from, when the verifier has it: stored as-is, not serialised again. */
+  payloadText?: string;
 }
 
 export type WebhookRejectionReason = 'missing_signature' | 'bad_signature' | 'stale_timestamp' | 'not_json' | 'not_an_event' | 'invalid_event' | 'not_configured';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SubscriptionUpdate, SubscriptionWriter, VerifiedEvent } from '../billing/ports.js';
 import type { Rows } from '../store/rows.js';
 import type { Store } from '../store/ports.js';
-import { recordApplied, type RecordedAndApplied } from './record-applied.js';
+import { payloadJson, recordApplied, type RecordedAndApplied } from './record-applied.js';
 
 export type InboxStatus = 'received' | 'processing' | 'retrying' | 'processed' | 'ignored' | 'unmapped' | 'failed' | 'invalid';
 
@@ -95,7 +95,7 @@ export class WebhookInbox {
                CASE WHEN $7 <> 'processing' THEN now() END, $12)
        ON CONFLICT (id) DO NOTHING RETURNING *`,
       [
-        event.id, provider, event.type, event.apiVersion, event.created, JSON.stringify(event.payload), status,
+        event.id, provider, event.type, event.apiVersion, event.created, payloadJson(event), status,
         disposition === 'ignored' ? 0 : 1, disposition === 'ignored' ? null : this.workerId, this.leaseMs,
         claim ? null : status, typeof disposition === 'object' ? disposition.reason : null,
       ],

@@ -17,6 +17,9 @@ export interface RecordedAndApplied {
 
 const KNOWN = 'NOT EXISTS (SELECT FROM known)';
 
+/** The event's payload as JSON for a jsonb parameter: the text it was verified from when there is one. */
+export const payloadJson = (event: VerifiedEvent): string => event.payloadText ?? JSON.stringify(event.payload);
+
 /** Statement texts by the embedded upsert's text: one per kind of update, built once. */
 const TEXTS = new Map<string, string>();
 
@@ -61,7 +64,7 @@ export async function recordApplied(
   const [row] = await store.query<{ known: InboxStatus | null; stored: 'processed' | 'processing' | null; outcome: ApplyOutcome | null; change_id: number | string | null }>(
     text,
     [
-      event.id, provider, event.type, event.apiVersion, event.created, JSON.stringify(event.payload),
+      event.id, provider, event.type, event.apiVersion, event.created, payloadJson(event),
       lease.workerId, lease.leaseMs, settled, ...upsert.params,
     ],
     { prepared: true },

@@ -97,15 +97,34 @@ const describe = (issue: z.core.$ZodIssue, prefix: string) => {
   return `${path || 'the payload'}: ${issue.message}`;
 };
 
-/** Why this parsed, signed payload can never be stored or applied; undefined when it can. */
-export function stripeEventProblem(payload: unknown): EventProblem | undefined {
+/**
+ * In JSON text decoded from UTF-8 a string can hold a NUL or a lone surrogate only through a \\u
+ * escape (raw control characters are not JSON, and the decoder replaces ill-formed bytes), so text
+ * without such an escape needs no look at its strings. A match (say an escaped emoji) only means look.
+ */
+const MAY_ESCAPE_UNSTORABLE = /\\u(?:0000|[dD][89a-fA-F])/;
+
+/** Whether anything nests MAX_DEPTH levels deep; the recursion stops there. */
+function tooDeep(value: unknown, depth: number): boolean {
+  if (!value || typeof value !== 'object') return false;
+  if (depth >= MAX_DEPTH) return true;
+  for (const child of Array.isArray(value) ? value : Object.values(value)) if (tooDeep(child, depth + 1)) return true;
+  return false;
+}
+
+/**
+ * Why this parsed, signed payload can never be stored or applied; undefined when it can. `jsonText`,
+ * the text it was parsed from, lets a payload without suspicious escapes skip the walk over its strings.
+ */
+export function stripeEventProblem(payload: unknown, jsonText?: string): EventProblem | undefined {
+  if (jsonText !== undefined && !MAY_ESCAPE_UNSTORABLE.test(jsonText) && !tooDeep(payload, 0) && plainlyValid(payload)) return undefined;
   const keep = keepable(payload);
   const withKeep = (reason: string): EventProblem => (keep ? { reason, keep } : { reason });
   const bad = unstorable(payload);
   if (bad) return withKeep(bad);
   const parsed = envelope.safeParse(payload);
   if (!parsed.success) return withKeep(describe(parsed.error.issues[0]!, ''));
-  const schema = objectSchemas[parsed.data.type];
+  const schema = Object.hasOwn(objectSchemas, parsed.data.type) ? objectSchemas[parsed.data.type] : undefined;
   if (schema) {
     const object = schema.safeParse(parsed.data.data.object);
     if (!object.success) return withKeep(describe(object.error.issues[0]!, 'data.object'));
@@ -123,4 +142,48 @@ function keepable(payload: unknown): EventProblem['keep'] {
     type: typeof type === 'string' && storableText.safeParse(type).success && isStorableString(type) ? type : '(invalid)',
     created: unixSeconds.safeParse(created).success ? (created as number) : 0,
   };
+}
+
+/*
+ * The schemas above as plain checks, for the common case of an event that passes them: zod builds a
+ * copy of every object it checks, which cost more than everything else the ack does in JavaScript.
+ * Each check is at least as strict as its schema (event-shape.test.ts holds them to that), so a false
+ * only means "ask zod", which then also names the problem.
+ */
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const absent = (v: unknown) => v === undefined || v === null;
+const isText = (v: unknown) => typeof v === 'string' && v.length >= 1 && v.length <= 255;
+const isUnixSeconds = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+const isExpandable = (v: unknown) => absent(v) || typeof v === 'string' || (isObject(v) && typeof v.id === 'string');
+const isMetadata = (v: unknown) => absent(v) || (isObject(v) && Object.values(v).every((value) => typeof value === 'string'));
+const isPrice = (v: unknown) => absent(v) || (isObject(v) && (v.id === undefined || typeof v.id === 'string') && (absent(v.lookup_key) || typeof v.lookup_key === 'string'));
+const isItem = (v: unknown) => isObject(v) && (absent(v.current_period_end) || isUnixSeconds(v.current_period_end)) && isPrice(v.price);
+
+const plainObjectChecks: Record<string, (object: Json) => boolean> = {
+  'customer.subscription.created': isSubscription,
+  'customer.subscription.updated': isSubscription,
+  'customer.subscription.deleted': isSubscription,
+  'checkout.session.completed': (o) =>
+    typeof o.mode === 'string' && isExpandable(o.customer) && isExpandable(o.subscription) && isMetadata(o.metadata) && (absent(o.client_reference_id) || typeof o.client_reference_id === 'string'),
+};
+
+function isSubscription(o: Json): boolean {
+  const items = o.items;
+  return (
+    typeof o.id === 'string' && o.id.length >= 1 && typeof o.status === 'string' && isExpandable(o.customer) && isMetadata(o.metadata) &&
+    (absent(o.cancel_at_period_end) || typeof o.cancel_at_period_end === 'boolean') &&
+    (absent(items) || (isObject(items) && Array.isArray(items.data) && items.data.every(isItem)))
+  );
+}
+
+/** True only when the envelope and its object's schema both accept the payload. */
+export function plainlyValid(payload: unknown): boolean {
+  if (!isObject(payload) || !isText(payload.id) || !isText(payload.type) || !isUnixSeconds(payload.created)) return false;
+  if (!(payload.object === undefined || payload.object === 'event') || !(absent(payload.api_version) || typeof payload.api_version === 'string')) return false;
+  if (!(payload.livemode === undefined || typeof payload.livemode === 'boolean')) return false;
+  const data = payload.data;
+  if (!isObject(data) || !isObject(data.object)) return false;
+  const check = Object.hasOwn(plainObjectChecks, payload.type as string) ? plainObjectChecks[payload.type as string] : undefined;
+  return check ? check(data.object) : !Object.hasOwn(objectSchemas, payload.type as string);
 }
