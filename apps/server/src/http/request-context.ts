@@ -34,6 +34,13 @@ export function newRequestId(): string {
   return `req_${randomUUID()}`;
 }
 
+const REQUEST_LINE = 'requestLineFields';
+
+/** Adds what a route did (e.g. which webhook event it applied) to the request's one log line, instead of a line of its own. */
+export function addToRequestLine(res: Response, fields: object): void {
+  res.locals[REQUEST_LINE] = { ...(res.locals[REQUEST_LINE] as object | undefined), ...fields };
+}
+
 export function requestContext(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction) => {
     const incoming = req.get('x-request-id');
@@ -45,7 +52,7 @@ export function requestContext(logger: Logger) {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const line = { method: req.method, path: req.path, status: res.statusCode, durationMs: Math.round(durationMs * 10) / 10 };
+      const line = { ...(res.locals[REQUEST_LINE] as object | undefined), method: req.method, path: req.path, status: res.statusCode, durationMs: Math.round(durationMs * 10) / 10 };
       if (res.statusCode >= 500) req.log.error(line, 'request');
       else req.log.info(line, 'request');
     });

@@ -16,6 +16,17 @@ export interface Receipt {
   stored: boolean;
   /** Processing left after the event became durable; the route waits for it up to its deadline. */
   pending?: Promise<ProcessResult | undefined>;
+  /** What storing it also applied, for the caller's log line (the route puts it on the request's). */
+  processed?: ProcessedEvent;
+}
+
+/** What the 'webhook event processed' line says. */
+export interface ProcessedEvent {
+  eventId: string;
+  eventType: string;
+  accountId: string;
+  subscriptionStatus: string;
+  outcome: ApplyOutcome;
 }
 
 /** Statuses a redelivery may take the event from: due ones, and leases that ran out (claim() checks both). */
@@ -72,10 +83,7 @@ export class WebhookProcessor {
       return TAKEN_ON_REDELIVERY.has(done.known) ? { stored: false, pending: this.process(event.id) } : { stored: false };
     }
     if (!done.stored) return { stored: false };
-    if (done.stored === 'processed') {
-      this.logProcessed(event, update, done.outcome ?? 'applied');
-      return { stored: true };
-    }
+    if (done.stored === 'processed') return { stored: true, processed: processedEvent(event, update, done.outcome ?? 'applied') };
     // Stored under this worker's lease: a tie to settle with a provider read, or an outcome to learn.
     const row: InboxRow = {
       id: event.id, type: event.type, created: event.created, status: 'processing', attempts: 1, payload: event.payload,
@@ -117,7 +125,7 @@ export class WebhookProcessor {
   }
 
   private logProcessed(event: { id: string; type: string }, update: SubscriptionUpdate, outcome: ApplyOutcome): void {
-    this.deps.log.info({ eventId: event.id, type: event.type, accountId: update.accountId, status: update.status, outcome }, 'webhook event processed');
+    this.deps.log.info(processedEvent(event, update, outcome), 'webhook event processed');
   }
 
   /** Runs `work` on a held event; a failure is recorded on the event (retried with backoff, or parked as failed). */
@@ -168,3 +176,11 @@ export class WebhookProcessor {
     return startPeriodicWorker({ name: 'webhook retries', intervalMs, run: () => this.runDue(), log: this.deps.log });
   }
 }
+
+const processedEvent = (event: { id: string; type: string }, update: SubscriptionUpdate, outcome: ApplyOutcome): ProcessedEvent => ({
+  eventId: event.id,
+  eventType: event.type,
+  accountId: update.accountId,
+  subscriptionStatus: update.status,
+  outcome,
+});

@@ -2,6 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { WebhookRejection, type WebhookEventSource, type WebhookVerifier } from '../billing/ports.js';
 import { AppError } from '../errors.js';
 import { sendError } from '../http/errors.js';
+import { addToRequestLine } from '../http/request-context.js';
 import { isDataError } from '../store/store.js';
 import type { WebhookInbox } from './inbox.js';
 import type { Receipt, WebhookProcessor } from './processor.js';
@@ -74,6 +75,7 @@ export function webhookRoutes(deps: WebhookRouteDeps): Router {
       clearTimeout(timer);
       if (late) req.log.warn({ eventId: event.id }, 'webhook processing still running at the deadline; acknowledged, it continues in the background');
     }
+    if (receipt.processed) addToRequestLine(res, receipt.processed);
     res.json({ received: true, ...(receipt.stored ? {} : { duplicate: true }), ...(handled ? {} : { ignored: true }) });
   });
   router.all(WEBHOOK_PATHS, (req, res) => {

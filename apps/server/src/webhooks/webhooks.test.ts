@@ -43,6 +43,18 @@ describe.each(storeTargets)('Stripe webhooks on $name', (target) => {
     expect(row).toMatchObject({ status: 'processed', outcome: 'applied', attempts: 1 });
   });
 
+  it('logs one line for a delivery it stored and applied, the request line naming the event, and stores the payload as sent', async () => {
+    const s = scenario('oneline');
+    const event = s.event('customer.subscription.updated');
+    expect((await deliver(event)).status).toBe(200);
+    const lines = () => w.app.logs.records().filter((r) => r.eventId === event.id);
+    for (let i = 0; i < 100 && !lines().length; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(lines()).toEqual([
+      expect.objectContaining({ msg: 'request', path: '/webhook', status: 200, eventType: 'customer.subscription.updated', accountId: s.account, subscriptionStatus: 'active', outcome: 'applied' }),
+    ]);
+    expect((await rowsFor(event.id))[0]?.payload).toEqual(event);
+  });
+
   it('accepts deliveries signed with either secret during rotation', async () => {
     const s = scenario('rotate');
     s.truth('customer.subscription.updated'); // the two events share a second: the tie is settled by one read
