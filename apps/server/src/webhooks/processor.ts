@@ -21,7 +21,7 @@ export interface Receipt {
 }
 
 /** What the 'webhook event processed' line says. */
-export interface ProcessedEvent {
+interface ProcessedEvent {
   eventId: string;
   eventType: string;
   accountId: string;
