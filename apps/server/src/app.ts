@@ -38,7 +38,13 @@ export function createApp(deps: AppDeps): Express {
   if (deps.metrics) app.use(deps.metrics.metrics.requestTimer(Object.keys(appRouter._def.procedures)));
   app.use(methodGuard());
   const defaultLimit = deps.jsonBodyLimit ?? DEFAULT_BODY_LIMIT;
-  const limitOf = (req: Request) => bodyLimitOf(req, defaultLimit);
+  // The gate and the JSON reader both ask for a request's limit: it is worked out once per request.
+  const limits = new WeakMap<Request, number>();
+  const limitOf = (req: Request) => {
+    let limit = limits.get(req);
+    if (limit === undefined) limits.set(req, (limit = bodyLimitOf(req, defaultLimit)));
+    return limit;
+  };
   // Before any route reads a body (the webhook and local pages read their own): bad encodings and
   // declared lengths over the limit are refused without reading.
   app.use(bodyGate(limitOf));
