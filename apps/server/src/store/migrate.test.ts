@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { storeTargets, type TestStore } from '../testing/stores.js';
 import type { Store } from './ports.js';
@@ -91,5 +92,25 @@ describe.each(storeTargets)('migration order on $name', (target) => {
     await store.query("INSERT INTO schema_migrations (id) VALUES ('0007_b')");
     await expect(migrate(store, [table('0001_a'), renamed])).rejects.toThrow('does not know: 0007_b');
     expect(await recordedIds(store)).toEqual(['0001_a', '0002_b', '0007_b']);
+  });
+});
+
+describe.each(storeTargets.filter((target) => target.name === 'postgres'))('an up-to-date database on $name', (target) => {
+  let t: TestStore;
+  afterEach(() => t.dispose());
+
+  it('is only read: a start migrates nothing without waiting for a replica that holds the migration lock', async () => {
+    t = await target.open();
+    const replica = new pg.Client({ connectionString: t.databaseUrl });
+    await replica.connect();
+    try {
+      // Another replica migrating (or stuck): the locked path would wait here until the test times out.
+      await replica.query('SELECT pg_advisory_lock(724115001)');
+      const result = await migrate(t.store);
+      expect(result.applied).toEqual([]);
+      expect([...result.alreadyApplied].sort()).toEqual(migrations.map((m) => m.id).sort());
+    } finally {
+      await replica.end();
+    }
   });
 });

@@ -18,6 +18,8 @@ export interface MigrationResult {
  */
 export async function migrate(store: Store, list: Migration[] = defaultMigrations): Promise<MigrationResult> {
   assertStrictlyIncreasing(list);
+  const current = await upToDate(store, list);
+  if (current) return { applied: [], alreadyApplied: current };
   return store.withSession(async (session) => {
     await session.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {
@@ -46,6 +48,22 @@ export async function migrate(store: Store, list: Migration[] = defaultMigration
       await session.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
     }
   });
+}
+
+/**
+ * Every start after the first finds each migration applied and nothing else recorded: one read says so,
+ * without the lock and the statements around it (a cold start's round trips). Anything else (no table
+ * yet, a pending, former or unknown id) takes the locked path above, which decides under the lock.
+ */
+async function upToDate(store: Store, list: Migration[]): Promise<string[] | undefined> {
+  let recorded: string[];
+  try {
+    recorded = (await store.query<Pick<Rows['schema_migrations'], 'id'>>('SELECT id FROM schema_migrations')).map((row) => row.id);
+  } catch {
+    return undefined;
+  }
+  const ids = new Set(recorded);
+  return recorded.length === list.length && list.every((migration) => ids.has(migration.id)) ? recorded : undefined;
 }
 
 async function inTransaction<T>(session: Session, fn: () => Promise<T>): Promise<T> {
