@@ -128,4 +128,31 @@ describe.each(storeTargets)('one round trip per cached detection on $name', (tar
     const keys = await t.store.query<{ key: string }>('SELECT key FROM usage_ledger WHERE account_id = $1', ['same_account']);
     expect(new Set(keys.map((row) => row.key)).size).toBe(9);
   });
+
+  it('rate limit at its boundary: with 3 tokens left, exactly 3 of 8 concurrent cached checks pass', async () => {
+    const s = service(t.store, { AI_DETECT_RATE_BURST: '5' });
+    const image = pngVariant(`${target.name}:rate-boundary`);
+    await s.check('rate_boundary', image);
+    await s.check('rate_boundary', image);
+    const codes = await Promise.all(Array.from({ length: 8 }, () => codeOf(s.check('rate_boundary', image))));
+    expect(codes.filter((code) => code === 'ok')).toHaveLength(3);
+    expect(codes.filter((code) => code === 'RATE_LIMITED')).toHaveLength(5);
+    expect(await s.usage('rate_boundary')).toMatchObject({ used: 5 });
+    expect(await ledgerRows('rate_boundary')).toBe(4);
+  });
+
+  it(`concurrent cached checks of many accounts: ${target.name === 'pglite' ? 'go in together, fewer statements than checks' : 'one statement each'}, each counted once`, async () => {
+    const { store, statements } = counting(t.store);
+    const s = service(store);
+    const image = pngVariant(`${target.name}:grouped`);
+    await s.check('grouped_seed', image);
+    statements.length = 0;
+    const accounts = Array.from({ length: 12 }, (_, i) => `grouped_${i}`);
+    const answers = await Promise.all(accounts.map((account) => s.check(account, image)));
+    expect(answers.every((a) => !a.cached)).toBe(true);
+    if (target.name === 'pglite') expect(statements.length).toBeLessThan(accounts.length);
+    else expect(statements).toHaveLength(accounts.length);
+    for (const account of accounts) expect(await ledgerRows(account)).toBe(1);
+    expect((await s.check('grouped_3', image)).cached).toBe(true);
+  });
 });

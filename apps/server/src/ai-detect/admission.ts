@@ -18,6 +18,7 @@ import { bucketAt, verdictOf, type CachedVerdict } from './repository.js';
  * one big statement because its plans are made once per connection (PGlite spent more CPU planning
  * one large CTE per check than on the three statements it replaced).
  * Without a verdict (a miss) the token and the quota stay taken and the caller goes upstream.
+ * On PGlite, checks arriving together share one statement, each with its own call (see `grouped`).
  */
 
 export interface AdmissionRequest {
@@ -57,43 +58,100 @@ interface AdmissionRow {
 }
 
 const ADMIT = 'SELECT * FROM ai_detect_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)';
+/** The same call for several checks in one statement, in arrival order (its parameters as arrays, one element per check). */
+const ADMIT_GROUP = `SELECT a.* FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::float8[], $7::text[], $8::text[], $9::int[], $10::text[], $11::text[], $12::timestamptz[])
+    WITH ORDINALITY AS p(account, sha256, rate_scope, burst, now_ms, per_ms, quota_scope, period, quota_limit, usage_key, event_name, told_at, n)
+  CROSS JOIN LATERAL ai_detect_admit(p.account, p.sha256, p.rate_scope, p.burst, p.now_ms, p.per_ms, p.quota_scope, p.period, p.quota_limit, p.usage_key, p.event_name, p.told_at) a
+  ORDER BY p.n`;
+/** At most this many checks in one statement. */
+const MAX_GROUP = 64;
 
-export async function admit(store: Store, ledger: UsageLedger, request: AdmissionRequest): Promise<Admission> {
-  const { terms, usage } = request;
-  const { policy, nowMs } = terms.rate;
-  const params = [
-    request.accountId,
-    request.sha256,
-    request.takeRate ? terms.rate.scope : null,
-    policy.burst,
-    nowMs,
-    policy.perMinute / 60_000,
-    terms.quota.scope,
-    terms.quota.period,
-    terms.quota.limit,
-    usage.key,
-    await ledger.eventNameOf(usage.meter),
-    request.now.toISOString(),
-  ];
-  // Prepared: on PostgreSQL each connection parses the call once, as the function plans its statements once.
+type Params = (string | number | null)[];
+type Call = (params: Params) => Promise<AdmissionRow>;
+
+/** One statement per check (PostgreSQL: the pool runs them side by side). Prepared: each connection parses the call once. */
+const oneByOne = (store: Store): Call => async (params) => {
   const [row] = await store.query<AdmissionRow>(ADMIT, params, { prepared: true });
   if (!row) throw new Error('ai_detect_admit returned no row');
-  if (!row.rate_taken) {
-    const before = row.bucket_tokens === null || row.bucket_updated_ms === null ? undefined : { tokens: row.bucket_tokens, updated_ms: row.bucket_updated_ms };
-    return { kind: 'rate-limited', retryAfterSeconds: Math.max(1, bucketAt(before, policy, nowMs).retryAfterSeconds) };
+  return row;
+};
+
+/** Resolves after the event loop's next turn, once the I/O that arrived meanwhile has been read. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * PGlite runs one statement at a time, blocking the event loop while it does, and flushes its WAL at
+ * every commit, which was most of a cached check's cost. So checks are collected for one turn of the
+ * event loop (the requests read meanwhile reach this point in it) and go in together, as one statement
+ * and one commit. Each still gets its own function call, one after the other, so limits hold at their
+ * boundary exactly as with one statement per check.
+ */
+function grouped(store: Store): Call {
+  const single = oneByOne(store);
+  let waiting: { params: Params; resolve: (row: AdmissionRow) => void; reject: (error: unknown) => void }[] = [];
+  let busy = false;
+  async function drain() {
+    await nextTurn();
+    while (waiting.length) {
+      const group = waiting.slice(0, MAX_GROUP);
+      waiting = waiting.slice(group.length);
+      try {
+        const rows = group.length === 1 ? [await single(group[0]!.params)] : await store.query<AdmissionRow>(ADMIT_GROUP, group[0]!.params.map((_, i) => group.map((call) => call.params[i])));
+        if (rows.length !== group.length) throw new Error(`ai_detect_admit returned ${rows.length} rows for ${group.length} checks`);
+        group.forEach((call, i) => call.resolve(rows[i]!));
+      } catch (error) {
+        for (const call of group) call.reject(error);
+      }
+      if (!waiting.length) await nextTurn();
+    }
+    busy = false;
   }
-  if (row.quota_used === null) return { kind: 'quota-exceeded' };
-  if (row.verdict_checked_at === null) return { kind: 'miss' };
-  const verdict = verdictOf({
-    sha256: request.sha256,
-    ai_generated: row.verdict_ai_generated,
-    generators: row.verdict_generators,
-    provider: row.verdict_provider,
-    checked_at: row.verdict_checked_at,
-  });
-  // A concurrent request of this account may have recorded the same verdict first: both read as news.
-  const answer: Answer = row.answered_first_at
-    ? { cached: true, checkedAt: new Date(row.answered_first_at).toISOString() }
-    : { cached: false, checkedAt: request.now.toISOString() };
-  return { kind: 'hit', verdict, answer };
+  return (params) =>
+    new Promise((resolve, reject) => {
+      waiting.push({ params, resolve, reject });
+      if (busy) return;
+      busy = true;
+      void drain();
+    });
+}
+
+/** The admission of checks into one store. */
+export function admitter(store: Store, ledger: UsageLedger): (request: AdmissionRequest) => Promise<Admission> {
+  const call = store.kind === 'pglite' ? grouped(store) : oneByOne(store);
+  return async (request) => {
+    const { terms, usage } = request;
+    const { policy, nowMs } = terms.rate;
+    const row = await call([
+      request.accountId,
+      request.sha256,
+      request.takeRate ? terms.rate.scope : null,
+      policy.burst,
+      nowMs,
+      policy.perMinute / 60_000,
+      terms.quota.scope,
+      terms.quota.period,
+      terms.quota.limit,
+      usage.key,
+      await ledger.eventNameOf(usage.meter),
+      request.now.toISOString(),
+    ]);
+    if (!row.rate_taken) {
+      const before = row.bucket_tokens === null || row.bucket_updated_ms === null ? undefined : { tokens: row.bucket_tokens, updated_ms: row.bucket_updated_ms };
+      return { kind: 'rate-limited', retryAfterSeconds: Math.max(1, bucketAt(before, policy, nowMs).retryAfterSeconds) };
+    }
+    if (row.quota_used === null) return { kind: 'quota-exceeded' };
+    if (row.verdict_checked_at === null) return { kind: 'miss' };
+    const verdict = verdictOf({
+      sha256: request.sha256,
+      ai_generated: row.verdict_ai_generated,
+      generators: row.verdict_generators,
+      provider: row.verdict_provider,
+      checked_at: row.verdict_checked_at,
+    });
+    // A concurrent request of this account may have recorded the same verdict first: both read as news.
+    const answer: Answer = row.answered_first_at
+      ? { cached: true, checkedAt: new Date(row.answered_first_at).toISOString() }
+      : { cached: false, checkedAt: request.now.toISOString() };
+    return { kind: 'hit', verdict, answer };
+  };
 }

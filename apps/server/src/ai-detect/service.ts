@@ -4,7 +4,7 @@ import type { CatalogPort, SubscriptionReader, UsageLedger } from '../billing/po
 import { AppError } from '../errors.js';
 import type { LogPort } from '../logger.js';
 import type { Store } from '../store/ports.js';
-import { admit } from './admission.js';
+import { admitter } from './admission.js';
 import { AnswerLog, type Answer } from './answers.js';
 import { fetchImage, sniffImageType, type FetchImageOptions, type SupportedImageType } from './fetch-image.js';
 import { createLimits } from './limits.js';
@@ -65,6 +65,7 @@ function answerOf(verdict: DetectionVerdict, sha256: string, answer: Answer, req
 export function createAiDetection(deps: AiDetectionDeps): AiDetection {
   const now = deps.now ?? (() => new Date());
   const answers = new AnswerLog(deps.store);
+  const admit = admitter(deps.store, deps.usage);
   const limits = createLimits({ store: deps.store, catalog: deps.catalog, subscriptions: deps.subscriptions, config: deps.config, log: deps.log, now });
   const verdicts = createVerdictCache(deps.store, {
     cacheTtlSeconds: deps.config.cacheTtlSeconds,
@@ -117,7 +118,7 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
         imageSha256: sha256,
         cached,
       });
-      const admission = await admit(deps.store, deps.usage, { accountId: userId, sha256, terms, takeRate: !takenEarly, usage: usageOf(true), now: at });
+      const admission = await admit({ accountId: userId, sha256, terms, takeRate: !takenEarly, usage: usageOf(true), now: at });
       if (admission.kind === 'rate-limited') throw limits.rateLimited(admission.retryAfterSeconds);
       if (admission.kind === 'quota-exceeded') throw limits.quotaExceeded(terms.quota.limit, at);
       if (admission.kind === 'hit') {
