@@ -76,7 +76,9 @@ export function webhookRoutes(deps: WebhookRouteDeps): Router {
       if (late) req.log.warn({ eventId: event.id }, 'webhook processing still running at the deadline; acknowledged, it continues in the background');
     }
     if (receipt.processed) addToRequestLine(res, receipt.processed);
-    res.json({ received: true, ...(receipt.stored ? {} : { duplicate: true }), ...(handled ? {} : { ignored: true }) });
+    // Not res.json: it hashes every body for an ETag, and nobody revalidates a POST's answer.
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.end(JSON.stringify({ received: true, ...(receipt.stored ? {} : { duplicate: true }), ...(handled ? {} : { ignored: true }) }));
   });
   router.all(WEBHOOK_PATHS, (req, res) => {
     res.setHeader('allow', 'POST');
