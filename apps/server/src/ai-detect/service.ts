@@ -122,7 +122,7 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
       if (admission.kind === 'rate-limited') throw limits.rateLimited(admission.retryAfterSeconds);
       if (admission.kind === 'quota-exceeded') throw limits.quotaExceeded(terms.quota.limit, at);
       if (admission.kind === 'hit') {
-        verdicts.remember(sha256, admission.verdict);
+        verdicts.remember(sha256);
         return answerOf(admission.verdict, sha256, admission.answer, requestId);
       }
 

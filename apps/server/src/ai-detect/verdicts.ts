@@ -33,21 +33,14 @@ export function createVerdictCache(store: Store, settings: VerdictCacheSettings)
   const leaseMs = settings.claimLeaseMs ?? 120_000;
   const waitTimeoutMs = settings.waitTimeoutMs ?? 150_000;
   /**
-   * Verdicts already read, kept in memory only while verdicts never expire (no TTL): a verdict for
-   * given bytes does not change, so this skips one store read per cache hit. Bounded, oldest out.
-   */
-  const memo = new Map<string, DetectionVerdict>();
-  /**
    * Bytes that got a verdict were sniffed as an image when it was made, and stay one whatever the
-   * TTL: their repeats skip sniffing. Bounded, oldest out.
+   * TTL: their repeats skip sniffing. Bounded, oldest out. (Verdicts themselves are not kept here: a
+   * cached check reads its verdict in the admission statement anyway.)
    */
   const images = new Set<string>();
-  const remember = (sha256: string, verdict: DetectionVerdict) => {
+  const remember = (sha256: string) => {
     if (images.size >= 10_000) images.delete(images.values().next().value!);
     images.add(sha256);
-    if (settings.cacheTtlSeconds !== undefined) return;
-    if (memo.size >= 10_000) memo.delete(memo.keys().next().value!);
-    memo.set(sha256, verdict);
   };
   const inflight = new Map<string, Promise<{ verdict: DetectionVerdict; fresh: boolean }>>();
 
@@ -55,21 +48,19 @@ export function createVerdictCache(store: Store, settings: VerdictCacheSettings)
   async function acrossReplicas(sha256: string, upstream: () => Promise<DetectionVerdict>): Promise<{ verdict: DetectionVerdict; fresh: boolean }> {
     const deadline = Date.now() + waitTimeoutMs;
     let pause = 10;
-    const known = memo.get(sha256);
-    if (known) return { verdict: known, fresh: false };
     for (;;) {
-      const hit = await detections.cached(sha256);
-      if (hit) {
-        remember(sha256, hit);
-        return { verdict: hit, fresh: false };
-      }
+      // The caller's admission found no verdict just now: claim at once. A claim finds a verdict
+      // completed meanwhile itself (it reads it when the row is done and fresh).
       const claim = await detections.claim(sha256, leaseMs);
-      if (claim.kind === 'cached') return { verdict: claim.verdict, fresh: false };
+      if (claim.kind === 'cached') {
+        remember(sha256);
+        return { verdict: claim.verdict, fresh: false };
+      }
       if (claim.kind === 'owner') {
         try {
           const verdict = await upstream();
           await detections.complete(sha256, claim.token, verdict, settings.cacheTtlSeconds);
-          remember(sha256, { ...verdict, operations: 0 });
+          remember(sha256);
           return { verdict, fresh: true };
         } catch (error) {
           await detections.release(sha256, claim.token).catch((releaseError) => settings.log.warn({ err: releaseError }, 'could not release claim'));
@@ -89,7 +80,7 @@ export function createVerdictCache(store: Store, settings: VerdictCacheSettings)
     /** Whether these bytes got a verdict seen by this process (so they were sniffed as an image then). */
     knows: (sha256: string): boolean => images.has(sha256),
 
-    /** Remembers a verdict read elsewhere (the admission statement). */
+    /** Notes bytes whose verdict was read elsewhere (the admission statement). */
     remember,
 
     /** The verdict for these bytes; `upstream` runs only when no request anywhere has one or is getting one. */
