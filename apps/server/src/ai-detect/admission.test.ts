@@ -155,4 +155,25 @@ describe.each(storeTargets)('one round trip per cached detection on $name', (tar
     for (const account of accounts) expect(await ledgerRows(account)).toBe(1);
     expect((await s.check('grouped_3', image)).cached).toBe(true);
   });
+
+  it('a check whose admission fails fails alone: the checks that arrived beside it are answered and counted once', async () => {
+    const s = service(t.store);
+    const image = pngVariant(`${target.name}:isolated`);
+    await s.check('isolated_seed', image);
+    // The store refuses the ledger row of one account only.
+    await t.store.query(`CREATE FUNCTION refuse_isolated() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.account_id = 'isolated_refused' THEN RAISE EXCEPTION 'ledger refused'; END IF; RETURN NEW; END $$`);
+    await t.store.query('CREATE TRIGGER refuse_isolated BEFORE INSERT ON usage_ledger FOR EACH ROW EXECUTE FUNCTION refuse_isolated()');
+    try {
+      const accounts = ['isolated_0', 'isolated_1', 'isolated_refused', 'isolated_2', 'isolated_3'];
+      const outcomes = await Promise.allSettled(accounts.map((account) => s.check(account, image)));
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      for (const account of accounts) expect(await ledgerRows(account)).toBe(account === 'isolated_refused' ? 0 : 1);
+      expect(await s.usage('isolated_refused')).toMatchObject({ used: 0 });
+      expect(await s.usage('isolated_2')).toMatchObject({ used: 1 });
+    } finally {
+      await t.store.query('DROP TRIGGER refuse_isolated ON usage_ledger');
+      await t.store.query('DROP FUNCTION refuse_isolated()');
+    }
+  });
 });

@@ -100,7 +100,10 @@ function grouped(store: Store): Call {
         if (rows.length !== group.length) throw new Error(`ai_detect_admit returned ${rows.length} rows for ${group.length} checks`);
         group.forEach((call, i) => call.resolve(rows[i]!));
       } catch (error) {
-        for (const call of group) call.reject(error);
+        if (group.length === 1) group[0]!.reject(error);
+        // The group was one statement, so none of it was kept: each check goes again on its own, and
+        // one check's failure stays its own instead of failing the checks that arrived beside it.
+        else for (const call of group) await single(call.params).then(call.resolve, call.reject);
       }
       if (!waiting.length) await nextTurn();
     }
