@@ -7,7 +7,7 @@ export interface Session {
 }
 
 export interface QueryOptions {
-  /** A hot statement: PostgreSQL parses and plans it once per connection (a named prepared statement); PGlite ignores it. */
+  /** A hot statement: parsed and planned once per connection (a named prepared statement), on PostgreSQL and PGlite alike. */
   prepared?: boolean;
 }
 

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { acquireLock, currentHolder } from './embedded-lock.js';
+import { preparedRunner } from './pglite-prepared.js';
 import type { Session, Store } from './ports.js';
 
 export { migrate } from './migrate.js';
@@ -149,9 +150,13 @@ async function openPglite(dataDir: string, options: { share?: boolean; join?: bo
       await client.exec(text);
     },
   };
+  const runPrepared = preparedRunner(client);
   const store: Store & { dumpDataDir?(): Promise<Blob> } = {
     kind: 'pglite',
-    query: session.query,
+    async query(text, params, options) {
+      const rows = options?.prepared ? runPrepared(text, params ?? []) : undefined;
+      return ((await rows) ?? (await session.query(text, params))) as never[];
+    },
     // PGlite is a single connection: every caller already shares one session.
     withSession: (fn) => fn(session),
     async ping() {
