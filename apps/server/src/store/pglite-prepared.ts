@@ -19,8 +19,9 @@ function isStale(error: unknown): boolean {
 /**
  * Named prepared statements on PGlite. `client.query()` sends Parse, Describe, Bind, Describe, Execute
  * and Sync as six calls into WebAssembly and plans the text anew every time; a prepared statement is
- * parsed once per instance (named like the pg pool's, `hot_N`) and each call is one Bind, Execute,
- * Sync. Values are serialised and rows parsed with PGlite's own converters, so rows equal `query()`'s.
+ * parsed once per instance and each call is one Bind, Execute, Sync. Named `embedded_hot_N`: a CLI on
+ * the shared socket runs on this same backend with the pg pool's `hot_N`, and the names must not meet.
+ * Values are serialised and rows parsed with PGlite's own converters, so rows equal `query()`'s.
  * Returns undefined for a text beyond the bound (the caller runs it unnamed).
  */
 export function preparedRunner(client: PGlite, limit = 64) {
@@ -69,7 +70,7 @@ export function preparedRunner(client: PGlite, limit = 64) {
 
   return (text: string, params: unknown[]): Promise<unknown[]> | undefined => {
     let name = names.get(text);
-    if (!name && names.size < limit) names.set(text, (name = `hot_${names.size + 1}`));
+    if (!name && names.size < limit) names.set(text, (name = `embedded_hot_${names.size + 1}`));
     if (!name) return undefined;
     const statementName = name;
     // PGlite's query mutex, as query() and exec() take it: one statement in WebAssembly at a time.

@@ -15,10 +15,12 @@ describe.each(storeTargets)('prepared statements on $name', (target) => {
   it('prepares it by name, one name for the text however often it runs', async () => {
     // The statement finds itself among its connection's prepared statements.
     const text = 'SELECT name FROM pg_prepared_statements WHERE statement = $1';
+    // PGlite's own differ from the pg pool's, which a CLI on its shared socket uses on the same backend.
+    const named = target.name === 'pglite' ? /^embedded_hot_\d+$/ : /^hot_\d+$/;
     const seen = new Set<string>();
     for (let i = 0; i < 3; i++) {
       const rows = await t.store.query<{ name: string }>(text, [text], { prepared: true });
-      expect(rows).toEqual([{ name: expect.stringMatching(/^hot_\d+$/) as unknown }]);
+      expect(rows).toEqual([{ name: expect.stringMatching(named) as unknown }]);
       seen.add(rows[0]!.name);
     }
     expect(seen.size).toBe(1);
