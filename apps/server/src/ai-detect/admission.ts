@@ -96,7 +96,12 @@ function grouped(store: Store): Call {
       const group = waiting.slice(0, MAX_GROUP);
       waiting = waiting.slice(group.length);
       try {
-        const rows = group.length === 1 ? [await single(group[0]!.params)] : await store.query<AdmissionRow>(ADMIT_GROUP, group[0]!.params.map((_, i) => group.map((call) => call.params[i])));
+        const rows = group.length === 1 ? [await single(group[0]!.params)] : await store.query<AdmissionRow>(
+                ADMIT_GROUP,
+                group[0]!.params.map((_, i) => group.map((call) => call.params[i])),
+                // One text whatever the group's size (its parameters are arrays), so it is parsed once.
+                { prepared: true },
+              );
         if (rows.length !== group.length) throw new Error(`ai_detect_admit returned ${rows.length} rows for ${group.length} checks`);
         group.forEach((call, i) => call.resolve(rows[i]!));
       } catch (error) {

@@ -43,10 +43,16 @@ describe.each(storeTargets)('prepared statements on $name', (target) => {
     await expect(t.store.query(text, [0], { prepared: true })).rejects.toMatchObject({ code: '22012' });
     expect(await t.store.query(text, [5], { prepared: true })).toEqual([{ quotient: 2 }]);
   });
+});
+
+// Only PGlite's store re-prepares: a describe of its own, so the PostgreSQL run skips nothing.
+describe.each(storeTargets.filter((target) => target.name === 'pglite'))('prepared statements on $name after DDL', (target) => {
+  const t = useTestStore(target);
 
   // A migration may change what a statement prepared before it returns; PostgreSQL then refuses the
-  // old plan ("cached plan must not change result type") and PGlite's store prepares it again.
-  it.runIf(target.name === 'pglite')('answers with the new shape after DDL changed a statement prepared before it', async () => {
+  // old plan ("cached plan must not change result type") and PGlite's store prepares it again. (The
+  // pg pool does not: migrations run before it serves, so on PostgreSQL this only concerns DDL run while it does.)
+  it('answers with the new shape after DDL changed a statement prepared before it', async () => {
     await t.store.withSession((session) => session.exec('CREATE TABLE prepared_shape (id int); INSERT INTO prepared_shape VALUES (1)'));
     const text = 'SELECT * FROM prepared_shape';
     expect(await t.store.query(text, [], { prepared: true })).toEqual([{ id: 1 }]);
