@@ -79,6 +79,9 @@ const oneByOne = (store: Store): Call => async (params) => {
 /** Resolves after the event loop's next turn, once the I/O that arrived meanwhile has been read. */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+type Waiting = { params: Params; resolve: (row: AdmissionRow) => void; reject: (error: unknown) => void };
+const byAccount = (a: Waiting, b: Waiting) => (a.params[0]! < b.params[0]! ? -1 : a.params[0]! > b.params[0]! ? 1 : 0);
+
 /**
  * Checks are collected for one turn of the event loop (the requests read meanwhile reach this point in
  * it) and go in together, as one statement and one commit: on PGlite, which runs one statement at a
@@ -88,9 +91,6 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * A group is ordered by account (stably: one account's checks keep their arrival order), so groups of
  * several replicas take the rows they lock (all keyed by account) in one order and cannot deadlock.
  */
-type Waiting = { params: Params; resolve: (row: AdmissionRow) => void; reject: (error: unknown) => void };
-const byAccount = (a: Waiting, b: Waiting) => (a.params[0]! < b.params[0]! ? -1 : a.params[0]! > b.params[0]! ? 1 : 0);
-
 function grouped(store: Store): Call {
   const single = oneByOne(store);
   let waiting: Waiting[] = [];

@@ -40,7 +40,7 @@ export function preparedRunner(client: PGlite, limit = 64) {
 
   const prepare = async (text: string, name: string): Promise<Prepared> => {
     const { serialize } = protocol;
-    const messages = await run(concat([serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync()]), text, []);
+    const messages = await run(Buffer.concat([serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync()]), text, []);
     let paramTypes: number[] = [];
     const rowDescription: Message[] = [];
     for (const message of messages) {
@@ -59,13 +59,13 @@ export function preparedRunner(client: PGlite, limit = 64) {
       const serializer = client.serializers[prepared.paramTypes[i]!];
       return serializer ? (serializer(param) as string) : String(param);
     });
-    const messages = await run(concat([serialize.bind({ statement: prepared.name, values }), serialize.execute(), serialize.sync()]), text, params);
+    const messages = await run(Buffer.concat([serialize.bind({ statement: prepared.name, values }), serialize.execute(), serialize.sync()]), text, params);
     return parse.parseResults([...prepared.rowDescription, ...messages], client.parsers)[0]!.rows;
   };
 
   const forget = async (text: string, name: string) => {
     statements.delete(text);
-    await client.execProtocolStream(concat([protocol.serialize.close({ type: 'S', name }), protocol.serialize.sync()]), { throwOnError: false });
+    await client.execProtocolStream(Buffer.concat([protocol.serialize.close({ type: 'S', name }), protocol.serialize.sync()]), { throwOnError: false });
   };
 
   return (text: string, params: unknown[]): Promise<unknown[]> | undefined => {
@@ -88,14 +88,4 @@ export function preparedRunner(client: PGlite, limit = 64) {
       }
     });
   };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { storeTargets } from '../testing/stores.js';
 import { NEW_SECRET, OLD_SECRET, useWebhookApp } from '../testing/webhook-app.js';
 
@@ -48,7 +48,7 @@ describe.each(storeTargets)('Stripe webhooks on $name', (target) => {
     const event = s.event('customer.subscription.updated');
     expect((await deliver(event)).status).toBe(200);
     const lines = () => w.app.logs.records().filter((r) => r.eventId === event.id);
-    for (let i = 0; i < 100 && !lines().length; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await vi.waitFor(() => expect(lines().length).toBeGreaterThan(0));
     expect(lines()).toEqual([
       expect.objectContaining({ msg: 'request', path: '/webhook', status: 200, eventType: 'customer.subscription.updated', accountId: s.account, subscriptionStatus: 'active', outcome: 'applied' }),
     ]);
