@@ -3,10 +3,9 @@ import { wire } from '../bootstrap.js';
 import { loadConfig } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Session, Store } from '../store/ports.js';
-import { openStore } from '../store/store.js';
 import { captureLogger } from '../testing/harness.js';
 import { pngVariant } from '../testing/images.js';
-import { storeTargets, type TestStore } from '../testing/stores.js';
+import { openReplica, storeTargets, type TestStore } from '../testing/stores.js';
 
 /**
  * The cached path of `aiDetect.check` as production wires it (bootstrap's `wire`, the local detector),
@@ -179,7 +178,7 @@ describe.each(storeTargets)('one round trip per cached detection on $name', (tar
 
   it('two replicas admitting groups of the same accounts in opposite orders at once: every check answered and counted once', async () => {
     // A second "replica": its own pool on the same database (PGlite has one connection, so it shares it).
-    const other = t.databaseUrl ? await openStore({ databaseUrl: t.databaseUrl }) : t.store;
+    const other = t.databaseUrl ? await openReplica(t.databaseUrl) : t.store;
     try {
       const [a, b] = [service(t.store), service(other)];
       const image = pngVariant(`${target.name}:replica-groups`);

@@ -2,11 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppError } from '../errors.js';
 import type { Store } from '../store/ports.js';
 import { SubscriptionRepository } from '../billing/subscriptions.js';
-import { openStore } from '../store/store.js';
 import { monthClock, useDetectionDoubles } from '../testing/ai-detection.js';
 import { useTestStore } from '../testing/fixtures.js';
 import { PNG_1X1, pngVariant } from '../testing/images.js';
-import { storeTargets } from '../testing/stores.js';
+import { openReplica, storeTargets } from '../testing/stores.js';
 import { LocalDetector } from './sightengine.js';
 
 /** Quotas, the rate limit and the global budget, in one process and across replicas. */
@@ -92,7 +91,7 @@ describe.runIf(storeTargets.some((target) => target.name === 'postgres'))('two r
   const t = useTestStore(storeTargets.find((target) => target.name === 'postgres')!);
   let second: Store;
   beforeAll(async () => {
-    second = await openStore({ databaseUrl: t.databaseUrl, poolSize: 20 });
+    second = await openReplica(t.databaseUrl, 20);
   });
   afterAll(async () => {
     await second.close();

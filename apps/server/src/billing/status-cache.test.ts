@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { captureLogger } from '../testing/harness.js';
 import { useTestStore } from '../testing/fixtures.js';
-import { postgresTargetOrUndefined, storeTargets } from '../testing/stores.js';
-import { openStore } from '../store/store.js';
+import { openReplica, postgresTargetOrUndefined, storeTargets } from '../testing/stores.js';
 import { InProcessSubscriptionChanges, PostgresSubscriptionChanges } from './changes/bus.js';
 import type { SubscriptionChanges } from './changes/ports.js';
 import type { SubscriptionReader, SubscriptionUpdate } from './ports.js';
@@ -102,7 +101,7 @@ describe.skipIf(!postgres)('cached entitlement reads across two replicas on Post
 
   /** One replica: its own pool, its own LISTEN connection (or a bus that hears nothing), its own cache. */
   async function replica(options: { deaf?: boolean } = {}) {
-    const store = await openStore({ databaseUrl: t.databaseUrl!, poolSize: 4 });
+    const store = await openReplica(t.databaseUrl!, 4);
     const { logger } = captureLogger();
     const bus = options.deaf ? new InProcessSubscriptionChanges() : new PostgresSubscriptionChanges({ databaseUrl: t.databaseUrl!, store, log: logger });
     if (bus instanceof PostgresSubscriptionChanges) await bus.start();

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { migrations } from './migrations.js';
-import { migrate, openStore } from './store.js';
+import { migrate } from './store.js';
 import { useTestStore } from '../testing/fixtures.js';
-import { postgresTargetOrUndefined, storeTargets } from '../testing/stores.js';
+import { openReplica, postgresTargetOrUndefined, storeTargets } from '../testing/stores.js';
 
 describe.each(storeTargets)('store on $name', (target) => {
   const t = useTestStore(target, { migrated: false });
@@ -40,7 +40,7 @@ describe.runIf(postgresTargetOrUndefined)('migrations on a shared PostgreSQL', (
     const target = postgresTargetOrUndefined!;
     const t = await target.open({ migrated: false });
     try {
-      const replicas = await Promise.all(Array.from({ length: 4 }, () => openStore({ databaseUrl: t.databaseUrl })));
+      const replicas = await Promise.all(Array.from({ length: 4 }, () => openReplica(t.databaseUrl)));
       const results = await Promise.all(replicas.map((store) => migrate(store)));
       const appliedCounts = results.map((r) => r.applied.length).sort();
       expect(appliedCounts).toEqual([0, 0, 0, migrations.length]);

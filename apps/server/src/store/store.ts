@@ -13,7 +13,9 @@ export interface OpenStoreOptions {
   databaseUrl?: string | undefined;
   /** PGlite data directory; `memory://` for a throwaway store. */
   dataDir?: string;
-  poolSize?: number;
+  poolSize?: number | undefined;
+  /** PostgreSQL only: how long a request waits for a new connection before it fails (default 5 s). */
+  connectTimeoutMs?: number;
   /**
    * Embedded PGlite only. `share`: serve the database on a loopback port (written into the folder's
    * lock file) so other processes, e.g. the operator CLI, can use it while this one runs; the dev
@@ -27,11 +29,11 @@ export interface OpenStoreOptions {
 }
 
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openPglite(options.dataDir ?? '.data', { ...options.embedded, loadDataDir: options.loadDataDir });
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10, options.connectTimeoutMs ?? 5_000) : openPglite(options.dataDir ?? '.data', { ...options.embedded, loadDataDir: options.loadDataDir });
 }
 
-function openPostgres(url: string, max: number, onClose?: () => void): Store {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5_000 });
+function openPostgres(url: string, max: number, connectTimeoutMs: number, onClose?: () => void): Store {
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: connectTimeoutMs });
   // An idle client erroring (e.g. the server restarting) must not crash the process.
   pool.on('error', () => {});
   const sessionOf = (client: pg.PoolClient | pg.Pool): Session => ({
@@ -112,7 +114,7 @@ async function openPglite(dataDir: string, options: { share?: boolean; join?: bo
     mkdirSync(dir, { recursive: true });
     const holder = options.join === false ? undefined : currentHolder(dir);
     // The folder's owner shares it: use its database through the wire protocol, never the files.
-    if (holder?.socket) return openPostgres(`postgres://postgres@${holder.socket.host}:${holder.socket.port}/postgres`, 2);
+    if (holder?.socket) return openPostgres(`postgres://postgres@${holder.socket.host}:${holder.socket.port}/postgres`, 2, 5_000);
   }
   const lock = inMemory ? undefined : acquireLock(dir);
   let client: InstanceType<typeof PGlite>;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { dumpDataDir, migrate, openStore } from '../store/store.js';
-import { adminQuery, withDatabase } from './stores.js';
+import { adminQuery, openReplica, withDatabase } from './stores.js';
 
 /**
  * Runs once per `vitest run`, before any test file: migrates one PGlite and (with TEST_DATABASE_URL)
@@ -41,7 +41,7 @@ async function pgliteTemplates(dir: string): Promise<void> {
 
 async function postgresTemplate(adminUrl: string, template: string): Promise<void> {
   await adminQuery(adminUrl, `CREATE DATABASE ${template}`);
-  const store = await openStore({ databaseUrl: withDatabase(adminUrl, template), poolSize: 1 });
+  const store = await openReplica(withDatabase(adminUrl, template), 1);
   await migrate(store);
   await store.close();
   process.env.VD_TEST_POSTGRES_TEMPLATE = template;

@@ -38,9 +38,21 @@ export function seedDataDir(dataDir: string): void {
   if (pgliteTemplateFolder) seedFromTemplate(join(dataDir, 'pglite'), pgliteTemplateFolder);
 }
 
+/**
+ * A connection may take seconds to open on a CI machine that runs every package's tests, Chromium and
+ * PostgreSQL on two cores; the production default (5 s) refused one there once.
+ */
+const testConnectTimeoutMs = 30_000;
+
+/** Another store on the same PostgreSQL database, as a second server replica would open it. */
+export function openReplica(databaseUrl: string | undefined, poolSize?: number): Promise<Store> {
+  if (!databaseUrl) throw new Error('a second replica needs a PostgreSQL test store (TEST_DATABASE_URL)');
+  return openStore({ databaseUrl, poolSize, connectTimeoutMs: testConnectTimeoutMs });
+}
+
 /** Runs one statement on the server of `adminUrl` (CREATE/DROP DATABASE cannot run in a pool's transaction). */
 export async function adminQuery(adminUrl: string, sql: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: adminUrl });
+  const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: testConnectTimeoutMs });
   await admin.connect();
   try {
     await admin.query(sql);
@@ -74,7 +86,7 @@ const postgresTarget = (adminUrl: string): StoreTarget => ({
     const cloned = migrated && postgresTemplate;
     await adminQuery(adminUrl, cloned ? `CREATE DATABASE ${name} TEMPLATE ${postgresTemplate}` : `CREATE DATABASE ${name}`);
     const databaseUrl = withDatabase(adminUrl, name);
-    const store = await openStore({ databaseUrl, poolSize: 20 });
+    const store = await openReplica(databaseUrl, 20);
     if (migrated) await migrate(store);
     return {
       store,

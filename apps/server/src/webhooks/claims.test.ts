@@ -6,9 +6,8 @@ import { SubscriptionRepository } from '../billing/subscriptions.js';
 import { captureLogger, startWiredApp } from '../testing/harness.js';
 import { stripeEvent } from '../testing/stripe-events.js';
 import { useTestStore } from '../testing/fixtures.js';
-import { storeTargets } from '../testing/stores.js';
+import { openReplica, storeTargets } from '../testing/stores.js';
 import type { Store } from '../store/ports.js';
-import { openStore } from '../store/store.js';
 import { WebhookInbox } from './inbox.js';
 import { WebhookProcessor } from './processor.js';
 import type { Rows } from '../store/rows.js';
@@ -53,7 +52,7 @@ describe.each(storeTargets)('webhook inbox claims on $name', (target) => {
 
   beforeAll(async () => {
     // A second "replica": its own pool on the same database (PGlite has one connection, so it shares it).
-    second = t.databaseUrl ? await openStore({ databaseUrl: t.databaseUrl }) : t.store;
+    second = t.databaseUrl ? await openReplica(t.databaseUrl) : t.store;
   });
   afterAll(async () => {
     if (second !== t.store) await second.close();

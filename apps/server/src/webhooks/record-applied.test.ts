@@ -4,12 +4,11 @@ import type { VerifiedEvent } from '../billing/ports.js';
 import { stripeWebhookEventSource } from '../billing/stripe/events.js';
 import { SubscriptionRepository } from '../billing/subscriptions.js';
 import type { QueryOptions, Store } from '../store/ports.js';
-import { openStore } from '../store/store.js';
 import { captureLogger, startWiredApp } from '../testing/harness.js';
 import { rawRequest } from '../testing/raw-http.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
 import { signedDelivery, stripeScenario } from '../testing/stripe-events.js';
-import { storeTargets, type TestStore } from '../testing/stores.js';
+import { openReplica, storeTargets, type TestStore } from '../testing/stores.js';
 import { WebhookInbox } from './inbox.js';
 import { WebhookProcessor } from './processor.js';
 
@@ -28,7 +27,7 @@ describe.each(storeTargets)('webhook deliveries stored and applied in one statem
   beforeAll(async () => {
     t = await target.open();
     // A second "replica": its own pool on the same database (PGlite has one connection, so it shares it).
-    second = t.databaseUrl ? await openStore({ databaseUrl: t.databaseUrl }) : t.store;
+    second = t.databaseUrl ? await openReplica(t.databaseUrl) : t.store;
     stripe = await startStripeDouble();
     // The real store, counting the statements sent on behalf of an HTTP request. Whatever else runs in
     // the process meanwhile (a background pass, the tail of an earlier test) is not this delivery's.

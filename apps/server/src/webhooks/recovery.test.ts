@@ -4,8 +4,8 @@ import { loadConfig } from '../config.js';
 import { stripeEvent } from '../testing/stripe-events.js';
 import { startStripeDouble, type StripeDouble } from '../testing/stripe-double.js';
 import { useTestStore } from '../testing/fixtures.js';
-import { postgresTargetOrUndefined } from '../testing/stores.js';
-import { migrate, openStore } from '../store/store.js';
+import { openReplica, postgresTargetOrUndefined } from '../testing/stores.js';
+import { migrate } from '../store/store.js';
 import type { Store } from '../store/ports.js';
 import { runRecoveryOnce } from './recovery-job.js';
 import { wire } from '../bootstrap.js';
@@ -117,7 +117,7 @@ describe.runIf(postgresTargetOrUndefined)('stripe reconcile and webhooks catch-u
   });
 
   it('runs the periodic recovery on exactly one of several replicas per interval', async () => {
-    const replicas: Store[] = await Promise.all([0, 1, 2].map(() => openStore({ databaseUrl: t.databaseUrl })));
+    const replicas: Store[] = await Promise.all([0, 1, 2].map(() => openReplica(t.databaseUrl)));
     try {
       await Promise.all(replicas.map((s) => migrate(s)));
       const config = loadConfig(env());

@@ -2,9 +2,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureLogger } from '../../testing/harness.js';
 import { useTestStore } from '../../testing/fixtures.js';
-import { postgresTargetOrUndefined, storeTargets } from '../../testing/stores.js';
+import { openReplica, postgresTargetOrUndefined, storeTargets } from '../../testing/stores.js';
 import type { Store } from '../../store/ports.js';
-import { openStore } from '../../store/store.js';
 import { SubscriptionRepository } from '../subscriptions.js';
 import type { SubscriptionUpdate } from '../ports.js';
 import { InProcessSubscriptionChanges, PostgresSubscriptionChanges } from './bus.js';
@@ -82,7 +81,7 @@ describe.runIf(postgresTargetOrUndefined)('subscription changes across replicas 
   const seenA: SubscriptionChange[] = [];
   const seenB: SubscriptionChange[] = [];
   beforeAll(async () => {
-    storeB = await openStore({ databaseUrl: t.databaseUrl });
+    storeB = await openReplica(t.databaseUrl);
     const log = captureLogger().logger;
     busA = new PostgresSubscriptionChanges({ databaseUrl: t.databaseUrl!, store: t.store, log, catchUpMs: 200 });
     busB = new PostgresSubscriptionChanges({ databaseUrl: t.databaseUrl!, store: storeB, log, reconnectMs: 50, catchUpMs: 200 });
