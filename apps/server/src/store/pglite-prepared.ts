@@ -1,5 +1,6 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { parse, protocol } from '@electric-sql/pglite';
+import { isStale } from './stale-statement.js';
 
 type Message = Awaited<ReturnType<PGlite['execProtocolStream']>>[number];
 
@@ -10,11 +11,6 @@ interface Prepared {
   rowDescription: Message[];
 }
 
-/** A failure after which the statement is made again: its result type changed (DDL), or it was deallocated. */
-function isStale(error: unknown): boolean {
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  return code === '26000' || (code === '0A000' && /cached plan must not change result type/.test(String(message)));
-}
 
 /**
  * Named prepared statements on PGlite. `client.query()` sends Parse, Describe, Bind, Describe, Execute

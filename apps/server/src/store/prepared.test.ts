@@ -45,21 +45,31 @@ describe.each(storeTargets)('prepared statements on $name', (target) => {
   });
 });
 
-// Only PGlite's store re-prepares: a describe of its own, so the PostgreSQL run skips nothing.
-describe.each(storeTargets.filter((target) => target.name === 'pglite'))('prepared statements on $name after DDL', (target) => {
+describe.each(storeTargets)('prepared statements on $name after DDL', (target) => {
   const t = useTestStore(target);
 
-  // A migration may change what a statement prepared before it returns; PostgreSQL then refuses the
-  // old plan ("cached plan must not change result type") and PGlite's store prepares it again. (The
-  // pg pool does not: migrations run before it serves, so on PostgreSQL this only concerns DDL run while it does.)
+  // A migration (on PostgreSQL, maybe another replica's during a rolling deploy) may change what a
+  // statement prepared before it returns; PostgreSQL then refuses the old plan ("cached plan must not
+  // change result type"), and the store prepares the statement again.
   it('answers with the new shape after DDL changed a statement prepared before it', async () => {
     await t.store.withSession((session) => session.exec('CREATE TABLE prepared_shape (id int); INSERT INTO prepared_shape VALUES (1)'));
     const text = 'SELECT * FROM prepared_shape';
-    expect(await t.store.query(text, [], { prepared: true })).toEqual([{ id: 1 }]);
+    // On PostgreSQL, prepared on several pooled connections, so a stale plan is left on more than one.
+    const calls = () => Promise.all([0, 1, 2].map(() => t.store.query(text, [], { prepared: true })));
+    expect(await calls()).toEqual([[{ id: 1 }], [{ id: 1 }], [{ id: 1 }]]);
     await t.store.withSession((session) => session.exec("ALTER TABLE prepared_shape ADD COLUMN label text DEFAULT 'one'"));
-    expect(await t.store.query(text, [], { prepared: true })).toEqual([{ id: 1, label: 'one' }]);
-    // Deallocated behind the store's back (e.g. by a client on the shared socket): prepared again.
+    for (let round = 0; round < 2; round++) expect(await calls()).toEqual([0, 1, 2].map(() => [{ id: 1, label: 'one' }]));
+  });
+});
+
+// PGlite is one backend that a CLI on the shared socket also uses, and it may deallocate everything.
+describe.each(storeTargets.filter((target) => target.name === 'pglite'))('prepared statements on $name, deallocated', (target) => {
+  const t = useTestStore(target);
+
+  it('prepares a statement again after it was deallocated behind the store', async () => {
+    const text = 'SELECT 41 + $1::int AS answer';
+    expect(await t.store.query(text, [1], { prepared: true })).toEqual([{ answer: 42 }]);
     await t.store.withSession((session) => session.exec('DEALLOCATE ALL'));
-    expect(await t.store.query(text, [], { prepared: true })).toEqual([{ id: 1, label: 'one' }]);
+    expect(await t.store.query(text, [1], { prepared: true })).toEqual([{ answer: 42 }]);
   });
 });

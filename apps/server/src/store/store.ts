@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { acquireLock, currentHolder } from './embedded-lock.js';
 import { preparedRunner } from './pglite-prepared.js';
+import { isStale } from './stale-statement.js';
 import type { Session, Store } from './ports.js';
 
 export { migrate } from './migrate.js';
@@ -47,16 +48,26 @@ function openPostgres(url: string, max: number, connectTimeoutMs: number, onClos
   const root = sessionOf(pool);
   // Prepared statements are named by their text; few statements are hot, but the map is bounded anyway.
   const names = new Map<string, string>();
+  let named = 0;
   const nameOf = (text: string) => {
     let name = names.get(text);
-    if (!name && names.size < 64) names.set(text, (name = `hot_${names.size + 1}`));
+    if (!name && names.size < 64) names.set(text, (name = `hot_${++named}`));
     return name;
   };
+  const runNamed = async (name: string, text: string, params: unknown[]) => (await pool.query({ name, text, values: params })).rows;
   return {
     kind: 'postgres',
     async query(text, params, options) {
       const name = options?.prepared ? nameOf(text) : undefined;
-      return name ? (await pool.query({ name, text, values: params as unknown[] })).rows : root.query(text, params);
+      if (!name) return root.query(text, params);
+      try {
+        return await runNamed(name, text, params as unknown[]);
+      } catch (error) {
+        if (!isStale(error)) throw error;
+        // Each pooled connection keeps the old plan under the old name; a new name prepares it anew on each.
+        names.delete(text);
+        return runNamed(nameOf(text) ?? name, text, params as unknown[]);
+      }
     },
     async withSession(fn) {
       const client = await pool.connect();
