@@ -42,6 +42,7 @@ export const ERROR_HTTP_STATUS = {
   FETCH_TIMEOUT: 504,
   DETECTION_QUOTA_EXHAUSTED: 429,
   DETECTION_UNAVAILABLE: 502,
+  IDEMPOTENCY_KEY_REUSED: 409,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_HTTP_STATUS;
@@ -84,6 +85,8 @@ export const ERROR_DESCRIPTIONS: { readonly [K in ErrorCode]: string } = {
   FETCH_TIMEOUT: 'the image URL did not answer in time',
   DETECTION_QUOTA_EXHAUSTED: 'the detection budget is used up; `Retry-After` says when to try again',
   DETECTION_UNAVAILABLE: 'the detection service failed',
+  IDEMPOTENCY_KEY_REUSED:
+    'this idempotency key was already used by this account, within 24 h, for another image (or URL): make a new key for each new check, and send the same key again only when retrying the same one',
 };
 
 export const ERROR_CODES = Object.keys(ERROR_HTTP_STATUS) as [ErrorCode, ...ErrorCode[]];

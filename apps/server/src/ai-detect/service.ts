@@ -6,6 +6,7 @@ import type { LogPort } from '../logger.js';
 import type { Store } from '../store/ports.js';
 import { admitter } from './admission.js';
 import { AnswerLog, type Answer } from './answers.js';
+import { createIdempotency, type ChargeId } from './idempotency.js';
 import { fetchImage, sniffImageType, type FetchImageOptions, type SupportedImageType } from './fetch-image.js';
 import { createLimits } from './limits.js';
 import type { AiDetection, AiDetectionSettings, DetectionVerdict, Detector } from './ports.js';
@@ -67,6 +68,13 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
   const answers = new AnswerLog(deps.store);
   const admit = admitter(deps.store, deps.usage);
   const limits = createLimits({ store: deps.store, catalog: deps.catalog, subscriptions: deps.subscriptions, config: deps.config, log: deps.log, now });
+  const keys = createIdempotency({
+    store: deps.store,
+    log: deps.log,
+    now,
+    ...(deps.claimLeaseMs === undefined ? {} : { claimLeaseMs: deps.claimLeaseMs }),
+    ...(deps.waitTimeoutMs === undefined ? {} : { waitTimeoutMs: deps.waitTimeoutMs }),
+  });
   const verdicts = createVerdictCache(deps.store, {
     cacheTtlSeconds: deps.config.cacheTtlSeconds,
     log: deps.log,
@@ -88,62 +96,78 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
     return { bytes, mimeType: undefined };
   }
 
+  type Prepared = { takenEarly: boolean; image: { bytes: Buffer; sha256: string; mimeType: SupportedImageType | undefined } };
+
+  /** The check's bytes and their hash, under the rate limit for a URL (see `check`). */
+  async function prepare(userId: string, input: AiDetectCheckInput): Promise<Prepared> {
+    // A URL is fetched only under the rate limit; an upload's bytes are decoded and hashed first, so
+    // that the token, the quota and a cached verdict cost one statement together (admission.ts).
+    const takenEarly = 'url' in input;
+    if (takenEarly) await limits.takeRate(userId);
+    try {
+      const { bytes, mimeType: knownType } = await bytesOf(input);
+      const sha256 = hash('sha256', bytes);
+      // Bytes with a remembered verdict were sniffed when it was made; anything else is sniffed now.
+      return { takenEarly, image: { bytes, sha256, mimeType: knownType ?? (verdicts.knows(sha256) ? undefined : await sniffed(bytes)) } };
+    } catch (error) {
+      // Bad input is still an attempt: it takes a token, and being rate limited is what it is told first.
+      if (!takenEarly) await limits.takeRate(userId);
+      throw error;
+    }
+  }
+
+  /** Admits and charges the check, then answers it; `chargeId` names the charge of a keyed check (idempotency.ts). */
+  async function charged(userId: string, requestId: string, { takenEarly, image }: Prepared, chargeId: ChargeId = randomUUID()): Promise<AiDetectCheckOutput> {
+    const at = now();
+    const { bytes, sha256 } = image;
+    const terms = await limits.termsOf(userId, at);
+    const { period } = terms.quota;
+    const usageOf = (cached: boolean) => ({
+      key: `ai-detect:${period}:${userId}:${chargeId}`,
+      accountId: userId,
+      period,
+      meter: METER_EVENT_NAME,
+      quantity: 1,
+      imageSha256: sha256,
+      cached,
+    });
+    const admission = await admit({ accountId: userId, sha256, terms, takeRate: !takenEarly, usage: usageOf(true), now: at });
+    if (admission.kind === 'rate-limited') throw limits.rateLimited(admission.retryAfterSeconds);
+    if (admission.kind === 'quota-exceeded') throw limits.quotaExceeded(terms.quota.limit, at);
+    if (admission.kind === 'hit') {
+      verdicts.remember(sha256);
+      return answerOf(admission.verdict, sha256, admission.answer, requestId);
+    }
+
+    // A miss: the token and the quota are taken; one upstream call across replicas (verdicts.ts).
+    const upstream = async () => {
+      const type = image.mimeType ?? (await sniffed(bytes));
+      if (deps.detector.provider === 'local') return deps.detector.detect(bytes, type);
+      return limits.spendBudget(() => deps.detector.detect(bytes, type));
+    };
+    let result;
+    try {
+      result = await verdicts.resolve(sha256, upstream);
+    } catch (error) {
+      await limits.refund(userId, period);
+      throw error;
+    }
+    // The ledger notes whether this check cost an upstream call; the answer only says what this
+    // account already knew (see AnswerLog): another account's check of the same image is invisible.
+    const answer = await answers.answer(userId, sha256, result.verdict, result.fresh && !result.joined, now());
+    await deps.usage.record(usageOf(!result.fresh || result.joined));
+    return answerOf(result.verdict, sha256, answer, requestId);
+  }
+
   return {
     async check({ userId, requestId, input }) {
-      const at = now();
-      // A URL is fetched only under the rate limit; an upload's bytes are decoded and hashed first, so
-      // that the token, the quota and a cached verdict cost one statement together (admission.ts).
-      const takenEarly = 'url' in input;
-      if (takenEarly) await limits.takeRate(userId);
-      let image: { bytes: Buffer; sha256: string; mimeType: SupportedImageType | undefined };
-      try {
-        const { bytes, mimeType: knownType } = await bytesOf(input);
-        const sha256 = hash('sha256', bytes);
-        // Bytes with a remembered verdict were sniffed when it was made; anything else is sniffed now.
-        image = { bytes, sha256, mimeType: knownType ?? (verdicts.knows(sha256) ? undefined : await sniffed(bytes)) };
-      } catch (error) {
-        // Bad input is still an attempt: it takes a token, and being rate limited is what it is told first.
-        if (!takenEarly) await limits.takeRate(userId);
-        throw error;
-      }
-      const { bytes, sha256 } = image;
-      const terms = await limits.termsOf(userId, at);
-      const { period } = terms.quota;
-      const usageOf = (cached: boolean) => ({
-        key: `ai-detect:${period}:${userId}:${randomUUID()}`,
-        accountId: userId,
-        period,
-        meter: METER_EVENT_NAME,
-        quantity: 1,
-        imageSha256: sha256,
-        cached,
-      });
-      const admission = await admit({ accountId: userId, sha256, terms, takeRate: !takenEarly, usage: usageOf(true), now: at });
-      if (admission.kind === 'rate-limited') throw limits.rateLimited(admission.retryAfterSeconds);
-      if (admission.kind === 'quota-exceeded') throw limits.quotaExceeded(terms.quota.limit, at);
-      if (admission.kind === 'hit') {
-        verdicts.remember(sha256);
-        return answerOf(admission.verdict, sha256, admission.answer, requestId);
-      }
-
-      // A miss: the token and the quota are taken; one upstream call across replicas (verdicts.ts).
-      const upstream = async () => {
-        const type = image.mimeType ?? (await sniffed(bytes));
-        if (deps.detector.provider === 'local') return deps.detector.detect(bytes, type);
-        return limits.spendBudget(() => deps.detector.detect(bytes, type));
-      };
-      let result;
-      try {
-        result = await verdicts.resolve(sha256, upstream);
-      } catch (error) {
-        await limits.refund(userId, period);
-        throw error;
-      }
-      // The ledger notes whether this check cost an upstream call; the answer only says what this
-      // account already knew (see AnswerLog): another account's check of the same image is invisible.
-      const answer = await answers.answer(userId, sha256, result.verdict, result.fresh && !result.joined, now());
-      await deps.usage.record(usageOf(!result.fresh || result.joined));
-      return answerOf(result.verdict, sha256, answer, requestId);
+      const key = input.idempotencyKey;
+      // Without a key: exactly the path it always was (benchmarked), not one statement more.
+      if (key === undefined) return charged(userId, requestId, await prepare(userId, input));
+      // A URL's key is claimed before fetching, so a replay fetches nothing and takes no rate token.
+      if ('url' in input) return keys.once(userId, key, `url:${hash('sha256', input.url)}`, async (chargeId) => charged(userId, requestId, await prepare(userId, input), chargeId));
+      const prepared = await prepare(userId, input);
+      return keys.once(userId, key, `sha256:${prepared.image.sha256}`, (chargeId) => charged(userId, requestId, prepared, chargeId));
     },
 
     usage: (userId) => limits.usage(userId),

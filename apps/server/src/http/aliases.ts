@@ -16,6 +16,11 @@ export interface RestAlias {
   path: `/${string}`;
   /** The tRPC procedure the alias calls: same auth, same schemas, same body limit. */
   procedure: ProcedurePath;
+  /**
+   * The procedure takes an `idempotencyKey` input: the alias also reads it from the `Idempotency-Key`
+   * header, as Stripe's API does, and answers a replay with `Idempotent-Replayed: true` (rest-aliases.ts).
+   */
+  idempotencyKeyHeader?: true;
   openApi: {
     operationId: string;
     summary: string;
@@ -73,14 +78,19 @@ export const REST_ALIASES: readonly RestAlias[] = [
     method: 'post',
     path: '/ai-detect',
     procedure: 'aiDetect.check',
+    idempotencyKeyHeader: true,
     openApi: {
       operationId: 'aiDetect',
       summary: 'Score how likely an image is AI-generated',
-      description: 'Send an http(s) `url`, or base64 `image` bytes with their `mimeType` (at most 10 MB). Counts against the monthly quota.',
+      description:
+        'Send an http(s) `url`, or base64 `image` bytes with their `mimeType` (at most 10 MB). Counts against the monthly quota. With an `Idempotency-Key` header (or `idempotencyKey` in the body), a retry of the same check within 24 h is charged once and answered the same, with `Idempotent-Replayed: true` (see docs/ai-detection.md).',
       inputSchema: 'AiDetectCheckInput',
       outputSchema: 'AiDetectCheckOutput',
       outputDescription: 'The verdict',
-      errors: { '402': 'No plan with the `ai-detect` feature, or the monthly quota is used up' },
+      errors: {
+        '402': 'No plan with the `ai-detect` feature, or the monthly quota is used up',
+        '409': 'The idempotency key was used in the last 24 h for another image or URL (`IDEMPOTENCY_KEY_REUSED`)',
+      },
     },
   },
 ];

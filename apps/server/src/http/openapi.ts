@@ -28,6 +28,14 @@ const commonErrors = (bodyLimit: number) => ({
   '500': error('Unexpected failure (`INTERNAL`); quote `error.requestId`'),
 });
 
+const IDEMPOTENCY_KEY_PARAMETER = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
+  description: 'Same as `idempotencyKey` in the body (give one, or both alike): a retry with the same key and request within 24 h is answered, not charged, again',
+};
+
 /** A procedure's input and output parsers, which are the zod contracts it validates with. */
 function parsersOf(alias: RestAlias): { input: z.ZodType | undefined; output: z.ZodType } {
   const def = procedureAt(alias.procedure)?._def as { inputs?: unknown[]; output?: unknown } | undefined;
@@ -45,9 +53,14 @@ function aliasOperation(alias: RestAlias, defaultBodyLimit: number) {
       summary: openApi.summary,
       description: `Alias of \`${alias.procedure}\`.${openApi.description ? ` ${openApi.description}` : ''}`,
       security: bearer,
+      ...(alias.idempotencyKeyHeader ? { parameters: [IDEMPOTENCY_KEY_PARAMETER] } : {}),
       ...(openApi.inputSchema ? { requestBody: { required: true, ...json(openApi.inputSchema) } } : {}),
       responses: {
-        '200': { description: openApi.outputDescription, ...json(openApi.outputSchema) },
+        '200': {
+          description: openApi.outputDescription,
+          ...(alias.idempotencyKeyHeader ? { headers: { 'Idempotent-Replayed': { description: '`true` when this is the answer of an earlier request with the same key (nothing charged)', schema: { const: 'true' } } } } : {}),
+          ...json(openApi.outputSchema),
+        },
         ...Object.fromEntries(Object.entries(openApi.errors ?? {}).map(([status, text]) => [status, error(text)])),
         ...commonErrors(procedureBodyLimit(alias.procedure, defaultBodyLimit)),
       },

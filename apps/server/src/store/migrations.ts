@@ -8,6 +8,7 @@ import { aiDetectionAnswers } from './migrations/0007_ai_detection_answers.js';
 import { jobLeases } from './migrations/0008_job_leases.js';
 import { subscriptionEventOutbox } from './migrations/0009_subscription_event_outbox.js';
 import { aiDetectAdmit } from './migrations/0010_ai_detect_admit.js';
+import { aiDetectIdempotency } from './migrations/0011_ai_detect_idempotency.js';
 
 /**
  * Forward-only SQL migrations, one file each in migrations/, embedded so the bundle carries them and
@@ -33,4 +34,5 @@ export const migrations: Migration[] = [
   jobLeases,
   subscriptionEventOutbox,
   aiDetectAdmit,
+  aiDetectIdempotency,
 ];

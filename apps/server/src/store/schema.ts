@@ -192,6 +192,27 @@ const subscriptionEventOutbox = pgTable(
   (t) => [index('subscription_event_outbox_due_idx').on(t.nextAttemptAt)],
 );
 
+/** Idempotency keys of AI-detection checks, per account (migration 0011_ai_detect_idempotency). */
+const aiDetectIdempotencyKeys = pgTable(
+  'ai_detect_idempotency_keys',
+  {
+    accountId: text('account_id').notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    /** `sha256:<image hex>` or `url:<hex of the URL>`: the request the key was made for. */
+    fingerprint: text('fingerprint').notNull(),
+    /** pending | done */
+    state: text('state').notNull(),
+    claimToken: text('claim_token'),
+    claimedUntil: timestamp('claimed_until', { withTimezone: true }),
+    chargeId: text('charge_id').notNull(),
+    /** The AiDetectCheckOutput given (state done). */
+    answer: jsonb('answer'),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.idempotencyKey] }), index('ai_detect_idempotency_keys_expires_idx').on(t.expiresAt)],
+);
+
 export const schema = {
   customers,
   subscriptions,
@@ -208,4 +229,5 @@ export const schema = {
   aiDetectionAnswers,
   jobLeases,
   subscriptionEventOutbox,
+  aiDetectIdempotencyKeys,
 };

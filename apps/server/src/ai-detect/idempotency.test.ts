@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useWiredApp } from '../testing/fixtures.js';
+import { startWiredApp } from '../testing/harness.js';
+import { pngVariant } from '../testing/images.js';
+import { startSightengineDouble, type SightengineDouble } from '../testing/sightengine-double.js';
+import type { Store } from '../store/ports.js';
+import { openReplica, postgresTargetOrUndefined, storeTargets } from '../testing/stores.js';
+
+/**
+ * Idempotency keys of `aiDetect.check` through what callers hit (POST /ai-detect with the
+ * `Idempotency-Key` header, /trpc with `idempotencyKey`), wired as main.ts wires it, with the
+ * Sightengine double counting upstream calls and the usage counters and ledger counting charges.
+ */
+
+type Answer = { status: number; replayed: string | null; body: Record<string, any> };
+type Wired = { app: { url: string } };
+
+const HOUR = 3_600_000;
+const image = (seed: string) => ({ image: pngVariant(seed).toString('base64'), mimeType: 'image/png' });
+
+function useSightengine() {
+  const s = {} as { double: SightengineDouble };
+  beforeAll(async () => void (s.double = await startSightengineDouble()));
+  afterAll(() => s.double.close());
+  const env = () => ({
+    SIGHTENGINE_API_USER: s.double.apiUser,
+    SIGHTENGINE_API_SECRET: s.double.apiSecret,
+    SIGHTENGINE_BASE_URL: s.double.baseUrl,
+    AI_DETECT_RATE_BURST: '50',
+    AI_DETECT_RATE_PER_MINUTE: '600',
+  });
+  return Object.assign(s, { env });
+}
+
+/** The callers' ways in, and what an account was charged (the quota it used, its ledger rows). */
+function callsOn(wired: Wired, ledgerRows: (user: string) => Promise<number>) {
+  const send = async (path: string, user: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> => {
+    const res = await fetch(`${wired.app.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer dev_${user}`, ...headers },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, replayed: res.headers.get('idempotent-replayed'), body: (await res.json()) as Record<string, any> };
+  };
+  return {
+    rest: (user: string, body: unknown, key?: string) => send('/ai-detect', user, body, key === undefined ? {} : { 'idempotency-key': key }),
+    trpc: (user: string, body: unknown) => send('/trpc/aiDetect.check', user, body),
+    async charged(user: string) {
+      const res = await fetch(`${wired.app.url}/trpc/aiDetect.usage`, { headers: { authorization: `Bearer dev_${user}` } });
+      const { used } = ((await res.json()) as { result: { data: { used: number } } }).result.data;
+      return { used, ledger: await ledgerRows(user) };
+    },
+  };
+}
+
+describe.each(storeTargets)('idempotency keys of AI-detection checks on $name', (target) => {
+  const sightengine = useSightengine();
+  let offsetMs = 0;
+  const now = () => new Date(Date.UTC(2031, 0, 10, 12) + offsetMs);
+  const wired = useWiredApp({ target, env: sightengine.env, overrides: { aiDetect: { now } } });
+  const ledgerRows = async (user: string) =>
+    (await wired.store.store.query<{ n: number }>('SELECT count(*)::int AS n FROM usage_ledger WHERE account_id = $1', [user]))[0]!.n;
+  const { rest, trpc, charged } = callsOn(wired, ledgerRows);
+
+  it('charges a retry with the same key and image once, and answers the same verdict again, marked as a replay', async () => {
+    const operations = sightengine.double.operations();
+    const first = await rest('idem_retry', image('idem-retry'), 'key-retry-1');
+    expect(first).toMatchObject({ status: 200, replayed: null });
+    expect(first.body.replayed).toBeUndefined();
+
+    const again = await rest('idem_retry', image('idem-retry'), 'key-retry-1');
+    expect(again).toMatchObject({ status: 200, replayed: 'true' });
+    expect(again.body).toEqual({ ...first.body, replayed: true });
+    // The key is one per account whichever way it comes: in the tRPC input it finds the same answer.
+    const viaTrpc = await trpc('idem_retry', { ...image('idem-retry'), idempotencyKey: 'key-retry-1' });
+    expect(viaTrpc.body.result.data).toEqual({ ...first.body, replayed: true });
+
+    expect(sightengine.double.operations() - operations).toBe(1);
+    expect(await charged('idem_retry')).toEqual({ used: 1, ledger: 1 });
+  });
+
+  it('refuses the same key with another image as IDEMPOTENCY_KEY_REUSED (409), charging nothing', async () => {
+    await rest('idem_reuse', image('idem-reuse-a'), 'key-reuse');
+    const operations = sightengine.double.operations();
+    const other = await trpc('idem_reuse', { ...image('idem-reuse-b'), idempotencyKey: 'key-reuse' });
+    expect(other.status).toBe(409);
+    expect(other.body.error.data).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', httpStatus: 409 });
+    expect(other.body.error.message).toContain('use a new key for a new check');
+    const overRest = await rest('idem_reuse', image('idem-reuse-b'), 'key-reuse');
+    expect(overRest).toMatchObject({ status: 409, body: { error: { code: 'IDEMPOTENCY_KEY_REUSED' } } });
+    expect(sightengine.double.operations()).toBe(operations);
+    expect(await charged('idem_reuse')).toEqual({ used: 1, ledger: 1 });
+  });
+
+  it('makes one upstream call and one charge for concurrent requests with one key; the others get its answer', async () => {
+    sightengine.double.setDelay(300);
+    try {
+      const operations = sightengine.double.operations();
+      const answers = await Promise.all([1, 2, 3].map(() => rest('idem_race', image('idem-race'), 'key-race')));
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+      expect(answers.filter((a) => a.replayed === 'true')).toHaveLength(2);
+      const original = answers.find((a) => a.replayed === null)!;
+      for (const answer of answers) expect(answer.body).toMatchObject({ ...original.body });
+      expect(sightengine.double.operations() - operations).toBe(1);
+      expect(await charged('idem_race')).toEqual({ used: 1, ledger: 1 });
+    } finally {
+      sightengine.double.setDelay(0);
+    }
+  });
+
+  it('keeps the keys of different accounts apart', async () => {
+    const a = await rest('idem_acct_a', image('idem-acct-a'), 'shared-key');
+    const b = await rest('idem_acct_b', image('idem-acct-b'), 'shared-key');
+    expect([a.status, a.replayed, b.status, b.replayed]).toEqual([200, null, 200, null]);
+    expect(b.body.imageSha256).not.toBe(a.body.imageSha256);
+    expect(await charged('idem_acct_a')).toEqual({ used: 1, ledger: 1 });
+    expect(await charged('idem_acct_b')).toEqual({ used: 1, ledger: 1 });
+  });
+
+  it('treats a key older than 24 hours as new: the same request is charged again, another image is accepted', async () => {
+    await rest('idem_expiry', image('idem-expiry'), 'key-expiry');
+    offsetMs += 23 * HOUR;
+    expect(await rest('idem_expiry', image('idem-expiry'), 'key-expiry')).toMatchObject({ status: 200, replayed: 'true' });
+    offsetMs += HOUR + 1_000;
+    const same = await rest('idem_expiry', image('idem-expiry'), 'key-expiry');
+    expect(same).toMatchObject({ status: 200, replayed: null, body: { cached: true } });
+    offsetMs += 24 * HOUR + 1_000;
+    const other = await rest('idem_expiry', image('idem-expiry-other'), 'key-expiry');
+    expect(other).toMatchObject({ status: 200, replayed: null });
+    expect(await charged('idem_expiry')).toEqual({ used: 3, ledger: 3 });
+  });
+
+  it('frees the key of a failed check: its retry runs again and is charged once', async () => {
+    sightengine.double.script({ fixture: 'error-usage-limit' });
+    const failed = await rest('idem_fail', image('idem-fail'), 'key-fail');
+    expect(failed.status).toBeGreaterThanOrEqual(400);
+    expect(await charged('idem_fail')).toEqual({ used: 0, ledger: 0 });
+    const retried = await rest('idem_fail', image('idem-fail'), 'key-fail');
+    expect(retried).toMatchObject({ status: 200, replayed: null });
+    expect(await charged('idem_fail')).toEqual({ used: 1, ledger: 1 });
+  });
+
+  it('refuses a malformed key, and a header that disagrees with the body, before charging anything', async () => {
+    const spaced = await rest('idem_bad', image('idem-bad'), 'has space');
+    expect(spaced).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED' } } });
+    expect(spaced.body.error.message).toContain('idempotencyKey');
+    const long = await trpc('idem_bad', { ...image('idem-bad'), idempotencyKey: 'k'.repeat(256) });
+    expect(long.body.error.data.code).toBe('VALIDATION_FAILED');
+    const differ = await rest('idem_bad', { ...image('idem-bad'), idempotencyKey: 'body-key' }, 'header-key');
+    expect(differ).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED' } } });
+    expect(await charged('idem_bad')).toEqual({ used: 0, ledger: 0 });
+  });
+});
+
+const postgres = postgresTargetOrUndefined;
+describe.skipIf(!postgres)('idempotency keys across two replicas on PostgreSQL', () => {
+  const sightengine = useSightengine();
+  const wired = useWiredApp({ target: postgres!, env: sightengine.env });
+  // A second replica: its own app and connection pool over the same database.
+  const replica = {} as { app: Awaited<ReturnType<typeof startWiredApp>>; store: Store };
+  beforeAll(async () => {
+    replica.store = await openReplica(wired.store.databaseUrl);
+    replica.app = await startWiredApp({ store: replica.store, env: sightengine.env() });
+  });
+  afterAll(async () => {
+    await replica.app?.shutdown();
+    await replica.store?.close();
+  });
+
+  it('answers concurrent requests with one key on two replicas with one upstream call and one charge', async () => {
+    const ledgerRows = async (user: string) =>
+      (await wired.store.store.query<{ n: number }>('SELECT count(*)::int AS n FROM usage_ledger WHERE account_id = $1', [user]))[0]!.n;
+    const a = callsOn(wired, ledgerRows);
+    const b = callsOn(replica, ledgerRows);
+    sightengine.double.setDelay(300);
+    const answers = await Promise.all([a.rest('idem_two', image('idem-two'), 'key-two'), b.rest('idem_two', image('idem-two'), 'key-two')]);
+    sightengine.double.setDelay(0);
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+    expect(answers.map((answer) => answer.replayed).sort()).toEqual([null, 'true']);
+    expect(sightengine.double.operations()).toBe(1);
+    expect(await a.charged('idem_two')).toEqual({ used: 1, ledger: 1 });
+  });
+});

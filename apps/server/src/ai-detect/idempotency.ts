@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { IDEMPOTENCY_KEY_TTL_SECONDS, type AiDetectCheckOutput } from '@verifieddit/contracts';
+import { AppError } from '../errors.js';
+import type { LogPort } from '../logger.js';
+import type { Store } from '../store/ports.js';
+import type { Rows } from '../store/rows.js';
+
+/**
+ * Idempotency keys of checks (Stripe's `Idempotency-Key`): the same account, key and request are
+ * charged once and answered the same again, on every replica (state in `ai_detect_idempotency_keys`,
+ * migration 0011). Only keyed checks come here: a check without a key costs not one statement more.
+ *
+ * A keyed check claims its row in one statement, which also reads the row when someone holds it:
+ *  - claimed: this request runs the check (charged as usual, its ledger row keyed by the row's charge
+ *    id) and stores the answer; a failure deletes the row, so a retry runs again (failures never charge);
+ *  - done, same request: the stored answer, marked `replayed`, with no charge, token or upstream call;
+ *  - another request (image or URL): IDEMPOTENCY_KEY_REUSED, nothing charged;
+ *  - pending: another request with this key is running (a client retry after a timeout, often on
+ *    another replica): wait for its answer, as the verdict cache waits, and take over if it fails or its
+ *    replica dies (the claim's lease runs out).
+ * Keys live 24 h from their first use; an expired key is claimed as if new.
+ */
+
+export interface IdempotencySettings {
+  store: Store;
+  log: LogPort;
+  now: () => Date;
+  /** The claim's lease: longer than a check's worst case, so a live owner is never overtaken. */
+  claimLeaseMs?: number;
+  /** How long a request waits for the owner of its key before giving up. */
+  waitTimeoutMs?: number;
+}
+
+/** Names the check's charge (its usage-ledger key ends with it), whoever runs the check. */
+export type ChargeId = string;
+
+type KeyRow = Rows['ai_detect_idempotency_keys'];
+/** The claim statement's one row: the claim (owner), or the row as another request left it (other). */
+type ClaimRow = { role: 'owner' | 'other' } & Pick<KeyRow, 'claim_token' | 'fingerprint' | 'answer'> & { state: KeyRow['state'] | null; charge_id: KeyRow['charge_id'] | null };
+
+/**
+ * Inserts the claim, or takes over an expired key or a dead replica's claim of the same request (its
+ * charge id kept, so its ledger row, if written, is this check's); otherwise reads the row. The read
+ * sees the statement's snapshot: a row inserted by a concurrent request just now may be missing, and
+ * the caller asks again.
+ */
+const CLAIM = `WITH claimed AS (
+    INSERT INTO ai_detect_idempotency_keys AS k (account_id, idempotency_key, fingerprint, state, claim_token, claimed_until, charge_id, expires_at)
+    VALUES ($1, $2, $3, 'pending', $4, $6::timestamptz + make_interval(secs => $7::double precision), $5, $6::timestamptz + make_interval(secs => $8::double precision))
+    ON CONFLICT (account_id, idempotency_key) DO UPDATE SET
+      fingerprint = EXCLUDED.fingerprint, state = 'pending', claim_token = EXCLUDED.claim_token, claimed_until = EXCLUDED.claimed_until, answer = NULL,
+      charge_id = CASE WHEN k.expires_at > $6::timestamptz THEN k.charge_id ELSE EXCLUDED.charge_id END,
+      expires_at = CASE WHEN k.expires_at > $6::timestamptz THEN k.expires_at ELSE EXCLUDED.expires_at END
+    WHERE k.expires_at <= $6::timestamptz OR (k.state = 'pending' AND k.claimed_until < $6::timestamptz AND k.fingerprint = EXCLUDED.fingerprint)
+    RETURNING k.claim_token, k.charge_id
+  )
+  SELECT 'owner' AS role, claim_token, charge_id, NULL::text AS fingerprint, NULL::text AS state, NULL::jsonb AS answer FROM claimed
+  UNION ALL
+  SELECT 'other', NULL, NULL, k.fingerprint, k.state, k.answer FROM ai_detect_idempotency_keys k
+  WHERE k.account_id = $1 AND k.idempotency_key = $2 AND NOT EXISTS (SELECT 1 FROM claimed)`;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What a stored answer was (jsonb: parsed by both drivers; text only if something stored JSON text). */
+const answerOf = (stored: unknown): AiDetectCheckOutput => (typeof stored === 'string' ? JSON.parse(stored) : stored) as AiDetectCheckOutput;
+
+export function createIdempotency(settings: IdempotencySettings) {
+  const { store, now } = settings;
+  const leaseSeconds = (settings.claimLeaseMs ?? 120_000) / 1000;
+  const waitTimeoutMs = settings.waitTimeoutMs ?? 150_000;
+
+  const reused = () =>
+    new AppError(
+      'IDEMPOTENCY_KEY_REUSED',
+      'this idempotency key was already used for another image (or URL) in the last 24 hours: use a new key for a new check, and the same key only to retry the same check',
+    );
+
+  return {
+    /**
+     * The answer of the check `run` makes for `fingerprint` under this account's `key`: run at most
+     * once with success per key, its answer replayed to every later request with the same key.
+     */
+    async once(accountId: string, key: string, fingerprint: string, run: (chargeId: ChargeId) => Promise<AiDetectCheckOutput>): Promise<AiDetectCheckOutput> {
+      const deadline = Date.now() + waitTimeoutMs;
+      let pause = 10;
+      for (;;) {
+        const token = randomUUID();
+        const [row] = await store.query<ClaimRow>(
+          CLAIM,
+          [accountId, key, fingerprint, token, randomUUID(), now().toISOString(), leaseSeconds, IDEMPOTENCY_KEY_TTL_SECONDS],
+          { prepared: true },
+        );
+        if (row?.role === 'owner' && row.claim_token === token && row.charge_id) return runAsOwner(accountId, key, token, row.charge_id, run);
+        if (row && row.fingerprint !== fingerprint) throw reused();
+        if (row?.state === 'done') return { ...answerOf(row.answer), replayed: true };
+        // Pending (or inserted by a concurrent request after this statement's snapshot): wait for it.
+        if (Date.now() >= deadline) throw new AppError('DETECTION_UNAVAILABLE', 'timed out waiting for an earlier request with this idempotency key');
+        await sleep(pause);
+        pause = Math.min(250, pause * 2);
+      }
+    },
+  };
+
+  async function runAsOwner(accountId: string, key: string, token: string, chargeId: ChargeId, run: (chargeId: ChargeId) => Promise<AiDetectCheckOutput>) {
+    let answer: AiDetectCheckOutput;
+    try {
+      answer = await run(chargeId);
+    } catch (error) {
+      // Nothing was charged (a failed check refunds): free the key, so a retry runs the check again.
+      await store
+        .query(`DELETE FROM ai_detect_idempotency_keys WHERE account_id = $1 AND idempotency_key = $2 AND claim_token = $3 AND state = 'pending'`, [accountId, key, token])
+        .catch((releaseError: unknown) => settings.log.warn({ err: releaseError }, 'could not release an idempotency key'));
+      throw error;
+    }
+    // Under our claim only: a claim taken over after our lease ran out belongs to the other request.
+    // The check is charged already, so its answer is given even if this write fails: a retry then waits
+    // for the lease and runs again under the same charge id (the meter still counts it once).
+    await store
+      .query(
+        `UPDATE ai_detect_idempotency_keys SET state = 'done', claim_token = NULL, claimed_until = NULL, answer = $4::jsonb
+         WHERE account_id = $1 AND idempotency_key = $2 AND claim_token = $3`,
+        [accountId, key, token, JSON.stringify(answer)],
+      )
+      .catch((error: unknown) => settings.log.error({ err: error, accountId }, 'could not store the answer of an idempotency key'));
+    return answer;
+  }
+}
