@@ -3,6 +3,7 @@ import type { SubscriptionStatusOutput } from '@verifieddit/contracts';
 import type { AppRouter } from '@verifieddit/server';
 import { subscribeStatus, type StatusSubscription, type SubscribeStatusOptions } from './live.js';
 import { readableResponses } from './responses.js';
+import { checkRetryLinks, type CheckRetryOptions } from './retries.js';
 
 export type { AppRouter };
 
@@ -20,6 +21,12 @@ export interface ClientOptions {
    * browser's by default. On Node, pass the `eventsource` package's.
    */
   EventSource?: unknown;
+  /**
+   * Retries of `aiDetect.check` after a network error, a timeout or a 5xx: each call gets an
+   * idempotency key (unless its input has one) that its retries send again, so the server charges it
+   * once and answers a retry with the first answer (`replayed: true`). Default: 2 retries.
+   */
+  aiDetectCheck?: CheckRetryOptions;
 }
 
 export type VerifiedditClient = TRPCClient<AppRouter> & {
@@ -37,6 +44,7 @@ export function createClient(options: ClientOptions): VerifiedditClient {
   const url = trpcUrlOf(options.url);
   const trpc = createTRPCClient<AppRouter>({
     links: [
+      ...checkRetryLinks(options.aiDetectCheck),
       splitLink({
         condition: (op) => op.type === 'subscription',
         // Server-sent events: a browser's EventSource cannot send headers, so the token travels in
