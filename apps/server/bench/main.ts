@@ -2,7 +2,7 @@
 // (bench/baseline.ts) measured in the same run, interleaved round by round; medians of the rounds.
 // Stores: PGlite always, PostgreSQL too when BENCH_DATABASE_URL is set.
 //   BENCH_ROUNDS (3), BENCH_SECONDS per measurement (3), BENCH_ONLY=throughput|cold-start|rss,
-//   BENCH_STORES=pglite,postgres, BENCH_STRICT=1 (exit 1 when a target is missed).
+//   BENCH_STORES=pglite,postgres, BENCH_PATHS=webhook,… (throughput rows whose path starts so), BENCH_STRICT=1 (exit 1 when a target is missed).
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstSuccess, load, median, sleep, startProcess, table, type Attempt, type LoadResult, type ServerProcess } from './lib.js';
@@ -122,7 +122,7 @@ async function throughput(store: BenchStore, fx: Fixtures): Promise<void> {
     ];
     const rows: Record<string, string>[] = [];
     let webhookAcks = 0;
-    for (const item of items) {
+    for (const item of items.filter((i) => !process.env.BENCH_PATHS || process.env.BENCH_PATHS.split(',').some((p) => i.path.startsWith(p)))) {
       let round = 0;
       const run = async (proc: ServerProcess, side: string, seconds = SECONDS) => load(proc.url, item.attempt(`${store.kind}_${side}_${round++}`), seconds, CONNECTIONS);
       await run(b, 'base_warm', 1);
