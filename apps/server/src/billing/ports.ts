@@ -125,25 +125,27 @@ export interface SubscriptionWriter {
   apply(update: SubscriptionUpdate): Promise<ApplyOutcome>;
   /**
    * The same upsert as common table expressions for a caller's own statement (the webhook inbox
-   * stores an event and applies it in one), its parameters numbered from `firstParam`; it writes only
-   * where `gate` (SQL over the caller's CTEs) holds.
+   * stores events and applies them in one), for several updates of distinct accounts at once, its
+   * parameters numbered from `firstParam`; it writes only where `gate` (SQL over the caller's CTEs and
+   * the proposed row `p`) holds.
    */
-  embed(update: SubscriptionUpdate, options?: { firstParam?: number; gate?: string }): EmbeddedApply;
+  embed(updates: readonly SubscriptionUpdate[], options?: { firstParam?: number; gate?: string }): EmbeddedApply;
 }
 
 /**
- * The ordered upsert as CTEs: `ctes` defines `proposed, prior, written, change[, queued]`; `outcome`
- * and `changeId` are SQL expressions over them.
+ * The ordered upsert as CTEs: `ctes` defines `proposed, prior, written, change[, queued]`, `proposed`
+ * holding one row per update (its number in `ordinality`, from 1); `outcome` and `changeId` are SQL
+ * expressions over them for the proposed row `p`.
  */
 export interface EmbeddedApply {
   ctes: string;
   params: unknown[];
   /** 'applied' | 'duplicate' | 'tie' | 'stale', or NULL when a concurrent statement created the row first (apply again to know). */
   outcome: string;
-  /** The id of the change the statement recorded, or NULL. */
+  /** The id of the change the statement recorded for `p`, or NULL. */
   changeId: string;
-  /** Call once the statement committed: tells this process's subscribers; 'applied' when it changed something. */
-  committed(changeId: number | string | null): 'applied' | undefined;
+  /** Call once the statement committed, with each update's change id (in order): tells this process's subscribers. */
+  committed(changeIds: readonly (number | string | null)[]): void;
 }
 
 /** An account's subscription as the procedures and quotas see it (`status: 'none'` before any). */

@@ -58,12 +58,15 @@ const toStored = (r: SubscriptionRow): StoredSubscription => ({
   lastEventId: r.last_event_id,
 });
 
-/** embed()'s outcome: told from the locked prior row when the upsert wrote nothing (NULL without one). */
-const OUTCOME = `CASE WHEN EXISTS (SELECT FROM written) THEN 'applied' ELSE (
+/** embed()'s outcome for the proposed row `p`: told from its locked prior row when the upsert wrote nothing (NULL without one). */
+const OUTCOME = `CASE WHEN EXISTS (SELECT FROM written w WHERE w.account_id = p.account_id) THEN 'applied' ELSE (
     SELECT CASE WHEN o.last_event_id = p.last_event_id THEN 'duplicate'
                 WHEN (o.source_created, o.source_rank) = (p.source_created, p.source_rank) THEN 'tie'
                 ELSE 'stale' END
-      FROM prior o, proposed p) END`;
+      FROM prior o WHERE o.account_id = p.account_id) END`;
+
+/** A JSON array of values, for one jsonb parameter that carries a value per update. */
+const jsonArray = (values: unknown[]) => JSON.stringify(values);
 
 /**
  * Subscription state per account. `apply` is a single atomic upsert whose WHERE clause only lets a
@@ -91,13 +94,14 @@ export class SubscriptionRepository implements SubscriptionWriter {
   ) {}
 
   async apply(update: SubscriptionUpdate): Promise<ApplyOutcome> {
-    const upsert = this.embed(update);
+    const upsert = this.embed([update]);
     const [row] = await this.store.query<{ change_id: number | string | null; outcome: ApplyOutcome | null }>(
-      `WITH ${upsert.ctes} SELECT ${upsert.changeId} AS change_id, ${upsert.outcome} AS outcome`,
+      `WITH ${upsert.ctes} SELECT ${upsert.changeId} AS change_id, ${upsert.outcome} AS outcome FROM proposed p`,
       upsert.params,
       { prepared: true },
     );
-    if (upsert.committed(row?.change_id ?? null)) return 'applied';
+    upsert.committed([row?.change_id ?? null]);
+    if (row?.change_id != null) return 'applied';
     if (row?.outcome) return row.outcome;
     // Another statement inserted the account's first row meanwhile: its committed state decides.
     const current = await this.get(update.accountId);
@@ -107,30 +111,35 @@ export class SubscriptionRepository implements SubscriptionWriter {
   }
 
   /**
-   * The ordered upsert for a caller's statement, its parameters numbered from `firstParam`; it writes
-   * only where `gate` (SQL over the caller's CTEs) holds. `prior` locks the stored row before the
-   * upsert reads it, so the outcome is told against the state the upsert saw.
+   * The ordered upsert of several updates (one per account, all authoritative or none) for a caller's
+   * statement, its parameters numbered from `firstParam`; it writes only where `gate` (SQL over the
+   * caller's CTEs and the proposed row `p`, numbered by `p.ordinality` from 1) holds. The values travel
+   * as JSON arrays, so the text is the same whatever the number of updates and is prepared once.
+   * `prior` locks the stored rows, in account order, before the upsert reads them, so each outcome is
+   * told against the state the upsert saw, and statements of several replicas lock in one order.
    */
-  embed(update: SubscriptionUpdate, options: { firstParam?: number; gate?: string } = {}): EmbeddedApply {
-    const values = columnsOf(update);
-    const [first, gate, authoritative] = [options.firstParam ?? 1, options.gate ?? 'true', update.authoritative === true] as const;
+  embed(updates: readonly SubscriptionUpdate[], options: { firstParam?: number; gate?: string } = {}): EmbeddedApply {
+    const authoritative = updates[0]?.authoritative === true;
+    if (updates.some((u) => (u.authoritative === true) !== authoritative)) throw new Error('embed(): mixed authoritative and event updates');
+    // The upsert would touch an account's row twice in one statement, which PostgreSQL refuses.
+    if (new Set(updates.map((u) => u.accountId)).size !== updates.length) throw new Error('embed(): two updates of one account');
+    const [first, gate] = [options.firstParam ?? 1, options.gate ?? 'true'] as const;
     const key = `${first} ${authoritative} ${gate}`;
     let ctes = this.texts.get(key);
-    if (!ctes) this.texts.set(key, (ctes = this.upsertText(Object.keys(values), first, gate, authoritative)));
+    if (!ctes) this.texts.set(key, (ctes = this.upsertText(Object.keys(columnsOf(updates[0]!)), first, gate, authoritative)));
     return {
       ctes,
       params: [
-        JSON.stringify(values),
-        update.accountId,
-        JSON.stringify(toStatusOutput(update)),
-        ...(this.options.eventOutbox ? [JSON.stringify(outboundUpdate(update))] : []),
+        jsonArray(updates.map(columnsOf)),
+        jsonArray(updates.map(toStatusOutput)),
+        ...(this.options.eventOutbox ? [jsonArray(updates.map(outboundUpdate))] : []),
       ],
       outcome: OUTCOME,
-      changeId: '(SELECT id FROM change)',
-      committed: (changeId) => {
-        if (changeId === null) return undefined;
-        this.changes?.publish({ id: Number(changeId), accountId: update.accountId });
-        return 'applied';
+      changeId: '(SELECT c.id FROM change c WHERE c.account_id = p.account_id)',
+      committed: (changeIds) => {
+        changeIds.forEach((id, i) => {
+          if (id !== null) this.changes?.publish({ id: Number(id), accountId: updates[i]!.accountId });
+        });
       },
     };
   }
@@ -138,19 +147,22 @@ export class SubscriptionRepository implements SubscriptionWriter {
   /** The text of embed()'s CTEs: the same for every update of one kind, so it is built once per kind. */
   private upsertText(names: string[], first: number, gate: string, authoritative: boolean): string {
     const columns = names.filter((column) => column !== 'account_id');
-    const [row, account, snapshot, outbound] = [0, 1, 2, 3].map((i) => `$${first + i}`);
+    const [rows, snapshots, outbound] = [0, 1, 2].map((i) => `$${first + i}::jsonb`);
     const keyOrder = authoritative ? '<=' : '<';
+    const of = (list: string) => `${list} -> (p.ordinality::int - 1)`;
     const queued = this.options.eventOutbox
       ? `,
-      queued AS (INSERT INTO subscription_event_outbox (change_id, payload) SELECT id, ${outbound}::jsonb FROM change)`
+      queued AS (INSERT INTO subscription_event_outbox (change_id, payload) SELECT c.id, ${of(outbound!)} FROM change c JOIN proposed p ON p.account_id = c.account_id)`
       : '';
-    return `proposed AS (SELECT * FROM jsonb_populate_record(NULL::subscriptions, ${row}::jsonb)),
-      prior AS (SELECT last_event_id, source_created, source_rank FROM subscriptions WHERE account_id = ${account} FOR UPDATE),
+    return `proposed AS (SELECT * FROM jsonb_populate_recordset(NULL::subscriptions, ${rows}) WITH ORDINALITY),
+      prior AS (SELECT account_id, last_event_id, source_created, source_rank FROM subscriptions
+                 WHERE account_id IN (SELECT account_id FROM proposed) ORDER BY account_id FOR UPDATE),
       written AS (
         INSERT INTO subscriptions AS s (account_id, ${columns.join(', ')}, updated_at)
         SELECT p.account_id, ${columns.map((c) => `p.${c}`).join(', ')}, now()
-          FROM proposed p LEFT JOIN prior ON true
+          FROM proposed p LEFT JOIN prior ON prior.account_id = p.account_id
          WHERE ${gate}
+         ORDER BY p.account_id
         ON CONFLICT (account_id) DO UPDATE SET (${columns.join(', ')}, updated_at) = (${columns.map((c) => `EXCLUDED.${c}`).join(', ')}, now())
         WHERE EXCLUDED.last_event_id IS DISTINCT FROM s.last_event_id AND (
           (s.provider_subscription_id = EXCLUDED.provider_subscription_id AND EXCLUDED.status IN (${TERMINAL}) AND s.status NOT IN (${TERMINAL}))
@@ -158,7 +170,8 @@ export class SubscriptionRepository implements SubscriptionWriter {
               AND (s.source_created, s.source_rank) ${keyOrder} (EXCLUDED.source_created, EXCLUDED.source_rank)))
         RETURNING account_id
       ),
-      change AS (INSERT INTO subscription_changes (account_id, status) SELECT account_id, ${snapshot}::jsonb FROM written RETURNING id, account_id)${queued}`;
+      change AS (INSERT INTO subscription_changes (account_id, status)
+                 SELECT w.account_id, ${of(snapshots!)} FROM written w JOIN proposed p ON p.account_id = w.account_id RETURNING id, account_id)${queued}`;
   }
 
   async get(accountId: string): Promise<StoredSubscription | undefined> {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { SubscriptionUpdate, SubscriptionWriter, VerifiedEvent } from '../billing/ports.js';
 import type { Rows } from '../store/rows.js';
 import type { Store } from '../store/ports.js';
-import { payloadJson, recordApplied, type RecordedAndApplied } from './record-applied.js';
+import { payloadJson, type RecordedAndApplied } from './record-applied.js';
+import { groupedRecorder } from './record-group.js';
 
 export type InboxStatus = 'received' | 'processing' | 'retrying' | 'processed' | 'ignored' | 'unmapped' | 'failed' | 'invalid';
 
@@ -67,6 +68,7 @@ export class WebhookInbox {
   readonly leaseMs: number;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
+  private recorder?: ReturnType<typeof groupedRecorder>;
 
   constructor(
     private readonly store: Store,
@@ -103,9 +105,10 @@ export class WebhookInbox {
     return rows[0] ? toRow(rows[0]) : undefined;
   }
 
-  /** Stores a new event and applies its update in one statement (see record-applied.ts). */
+  /** Stores a new event and applies its update in one statement, shared with the deliveries beside it (see record-group.ts). */
   recordApplied(event: VerifiedEvent, update: SubscriptionUpdate, writer: Pick<SubscriptionWriter, 'embed'>): Promise<RecordedAndApplied> {
-    return recordApplied(this.store, this, event, update, writer);
+    this.recorder ??= groupedRecorder(this.store, this);
+    return this.recorder(event, update, writer);
   }
 
   /**

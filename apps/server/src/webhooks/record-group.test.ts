@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { VerifiedEvent } from '../billing/ports.js';
+import { stripeWebhookEventSource } from '../billing/stripe/events.js';
+import { SubscriptionRepository } from '../billing/subscriptions.js';
+import type { QueryOptions, Store } from '../store/ports.js';
+import { captureLogger } from '../testing/harness.js';
+import { stripeEvent } from '../testing/stripe-events.js';
+import { storeTargets, type TestStore } from '../testing/stores.js';
+import { WebhookInbox } from './inbox.js';
+import { WebhookProcessor } from './processor.js';
+
+/** A new subscription event of `account`, `created` seconds after a fixed start (later is newer). */
+function subscriptionEvent(id: string, account: string, created: number): VerifiedEvent {
+  const e = stripeEvent('customer.subscription.updated');
+  e.id = id;
+  e.created = 1_700_000_000 + created;
+  e.data.object.id = `sub_${account}`;
+  e.data.object.metadata = { ...e.data.object.metadata, account_id: account };
+  return { id: e.id, type: e.type, created: e.created, apiVersion: e.api_version, livemode: false, payload: e, payloadText: JSON.stringify(e) };
+}
+
+describe.each(storeTargets)('webhook deliveries arriving together on $name', (target) => {
+  let t: TestStore;
+  const statements: string[] = [];
+  let processor: WebhookProcessor;
+  let subscriptions: SubscriptionRepository;
+
+  beforeAll(async () => {
+    t = await target.open();
+    // The real store, counting every statement sent through it.
+    const counting: Store = Object.assign(Object.create(t.store) as Store, {
+      query: (text: string, params?: unknown[], options?: QueryOptions) => {
+        statements.push(text);
+        return t.store.query(text, params, options);
+      },
+    });
+    subscriptions = new SubscriptionRepository(counting, undefined, { eventOutbox: true });
+    const none = async () => undefined;
+    const source = stripeWebhookEventSource({ plans: async () => [], findAccountByCustomer: none, retrieveSubscription: async () => null, claimCustomer: async () => {} });
+    const inbox = new WebhookInbox(counting, { workerId: 'grouping', baseDelayMs: 1 });
+    processor = new WebhookProcessor({ inbox, source, subscriptions, log: captureLogger().logger });
+  });
+  afterAll(() => t.dispose());
+
+  /** Delivers the events in one turn of the event loop, as concurrent requests reach the store. */
+  const receiveTogether = async (events: VerifiedEvent[]) => {
+    statements.length = 0;
+    const receipts = await Promise.all(events.map((e) => processor.receive(e)));
+    await Promise.all(receipts.flatMap((r) => (r.pending ? [r.pending] : [])));
+    return receipts;
+  };
+  const inboxRow = async (id: string) => (await t.store.query<Record<string, unknown>>('SELECT status, outcome, attempts FROM webhook_events WHERE id = $1', [id]))[0];
+  const changesOf = async (account: string) => (await t.store.query('SELECT id FROM subscription_changes WHERE account_id = $1', [account])).length;
+  const outboxOf = async (account: string) => (await t.store.query("SELECT change_id FROM subscription_event_outbox WHERE payload->>'accountId' = $1", [account])).length;
+
+  it('stores and applies events of several accounts in one statement: a fraction of a statement per ack', async () => {
+    const events = Array.from({ length: 8 }, (_, i) => subscriptionEvent(`evt_group_${i}`, `user_group_${i}`, i));
+    const receipts = await receiveTogether(events);
+    expect(statements).toHaveLength(1);
+    expect(receipts.map((r) => r.stored)).toEqual(events.map(() => true));
+    for (const [i, e] of events.entries()) {
+      expect(receipts[i]!.processed).toMatchObject({ eventId: e.id, accountId: `user_group_${i}`, outcome: 'applied' });
+      expect(await inboxRow(e.id)).toEqual({ status: 'processed', outcome: 'applied', attempts: 1 });
+      expect(await subscriptions.get(`user_group_${i}`)).toMatchObject({ status: 'active', lastEventId: e.id });
+      expect([await changesOf(`user_group_${i}`), await outboxOf(`user_group_${i}`)]).toEqual([1, 1]);
+    }
+    // Redelivered together: every one a duplicate, still one statement, nothing applied again.
+    expect((await receiveTogether(events)).map((r) => r.stored)).toEqual(events.map(() => false));
+    expect(statements).toHaveLength(1);
+    expect(await changesOf('user_group_0')).toBe(1);
+  });
+
+  it('acks the rest of a group when one event fails, and retries that one alone until it is applied', async () => {
+    const poisoned = 'user_poison_2';
+    await t.store.query(`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.account_id = '${poisoned}' THEN RAISE EXCEPTION 'poisoned event'; END IF; RETURN NEW; END $$`);
+    await t.store.query('CREATE TRIGGER refuse_poison BEFORE INSERT ON subscription_changes FOR EACH ROW EXECUTE FUNCTION refuse_poison()');
+    const events = Array.from({ length: 5 }, (_, i) => subscriptionEvent(`evt_poison_${i}`, `user_poison_${i}`, i));
+    try {
+      const receipts = await receiveTogether(events);
+      // Durable and acknowledged, every one; the failing one waits for its retry.
+      expect(receipts.map((r) => r.stored)).toEqual(events.map(() => true));
+      for (const [i, e] of events.entries()) {
+        expect(await inboxRow(e.id)).toEqual(i === 2 ? { status: 'retrying', outcome: null, attempts: 1 } : { status: 'processed', outcome: 'applied', attempts: 1 });
+        expect(await changesOf(`user_poison_${i}`)).toBe(i === 2 ? 0 : 1);
+      }
+      expect(await subscriptions.get(poisoned)).toBeUndefined();
+    } finally {
+      await t.store.query('DROP TRIGGER refuse_poison ON subscription_changes');
+      await t.store.query('DROP FUNCTION refuse_poison()');
+    }
+    await t.store.query('UPDATE webhook_events SET next_attempt_at = now() WHERE id = $1', [events[2]!.id]);
+    expect(await processor.runDue()).toBeGreaterThanOrEqual(1);
+    expect(await inboxRow(events[2]!.id)).toEqual({ status: 'processed', outcome: 'applied', attempts: 2 });
+    expect([await changesOf(poisoned), await outboxOf(poisoned)]).toEqual([1, 1]);
+  });
+
+  it("applies one account's events arriving together in their order, and a repeated one once", async () => {
+    const [first, second, third] = [0, 1, 2].map((i) => subscriptionEvent(`evt_order_${i}`, 'user_order', 10 + i));
+    const other = subscriptionEvent('evt_order_other', 'user_order_other', 10);
+    const receipts = await receiveTogether([first!, second!, other, third!, second!]);
+    expect(receipts.map((r) => r.stored)).toEqual([true, true, true, true, false]);
+    expect(receipts.slice(0, 4).map((r) => r.processed?.outcome)).toEqual(['applied', 'applied', 'applied', 'applied']);
+    // An account's row is touched once per statement, so its events went in one group after another.
+    expect(statements).toHaveLength(4);
+    expect(await subscriptions.get('user_order')).toMatchObject({ lastEventId: third!.id });
+    expect(await changesOf('user_order')).toBe(3);
+  });
+});
