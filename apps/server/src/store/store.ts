@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { acquireLock, currentHolder } from './embedded-lock.js';
-import { preparedRunner } from './pglite-prepared.js';
 import { isStale } from './stale-statement.js';
 import type { Session, Store } from './ports.js';
 
@@ -118,7 +117,8 @@ export function seedFromTemplate(target: string, template = PGLITE_TEMPLATE): bo
 }
 
 async function openPglite(dataDir: string, options: { share?: boolean; join?: boolean; loadDataDir?: Blob | undefined }): Promise<Store> {
-  const { PGlite } = await import('@electric-sql/pglite');
+  // Loaded here, not at the top: a server on PostgreSQL never compiles PGlite's JavaScript.
+  const [{ PGlite }, { preparedRunner }] = await Promise.all([import('@electric-sql/pglite'), import('./pglite-prepared.js')]);
   const inMemory = dataDir.startsWith('memory://');
   const dir = resolve(dataDir);
   if (!inMemory) {
