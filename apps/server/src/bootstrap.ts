@@ -20,6 +20,7 @@ import { localWebhookSecret, usesLocalWebhookSecret } from './webhooks/local-sec
 import { wireWebhooks, type WebhookWiring } from './webhooks/wiring.js';
 import { startRecoveryJob } from './webhooks/recovery-job.js';
 import { startChangeHistoryPruning } from './billing/changes/status-streams.js';
+import { startIdempotencyKeyPurge } from './ai-detect/idempotency.js';
 import { startSubscriptionEvents } from './billing/changes/outbound.js';
 
 
@@ -96,6 +97,8 @@ export async function buildRuntime(config: Config, logger: Logger, opening: Prom
     { name: 'webhook-retry', start: () => wiring.webhooks.processor.start(interval) },
     // Live streams resume from a short change history; older changes are dropped hourly.
     { name: 'change-history', start: () => startChangeHistoryPruning(wiring.billing.subscriptions, config.live.changesKeepHours, logger) },
+    // Idempotency keys of AI-detection checks live 24 h; their rows are dropped hourly after that.
+    { name: 'idempotency-keys', start: () => startIdempotencyKeyPurge(store, logger) },
   ];
   // Deliveries Stripe gave up on and drift are repaired from Stripe itself, on one replica at a time.
   const recovery = wiring.billing.recovery;

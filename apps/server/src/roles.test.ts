@@ -95,7 +95,7 @@ describe.runIf(postgresTargetOrUndefined)('ROLE=api and ROLE=webhooks processes 
 
     const health = (await (await fetch(`${hooks.url}/health`)).json()) as { role: string; workers: string[] };
     expect(health.role).toBe('webhooks');
-    expect([...health.workers].sort()).toEqual(['change-history', 'meter-outbox', 'stripe-recovery', 'webhook-retry']);
+    expect([...health.workers].sort()).toEqual(['change-history', 'idempotency-keys', 'meter-outbox', 'stripe-recovery', 'webhook-retry']);
     expect((await fetch(`${hooks.url}/ready`)).status).toBe(200);
     expect((await fetch(`${hooks.url}/trpc/health`)).status).toBe(404);
     expect((await scrape(hooks.url)).status).toBe(200);

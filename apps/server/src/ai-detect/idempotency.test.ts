@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../store/ports.js';
 import { useWiredApp } from '../testing/fixtures.js';
 import { startWiredApp } from '../testing/harness.js';
 import { pngVariant } from '../testing/images.js';
 import { startSightengineDouble, type SightengineDouble } from '../testing/sightengine-double.js';
-import type { Store } from '../store/ports.js';
 import { openReplica, postgresTargetOrUndefined, storeTargets } from '../testing/stores.js';
+import { purgeExpiredKeys } from './idempotency.js';
 
 /**
  * Idempotency keys of `aiDetect.check` through what callers hit (POST /ai-detect with the
@@ -149,6 +150,17 @@ describe.each(storeTargets)('idempotency keys of AI-detection checks on $name', 
     const differ = await rest('idem_bad', { ...image('idem-bad'), idempotencyKey: 'body-key' }, 'header-key');
     expect(differ).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED' } } });
     expect(await charged('idem_bad')).toEqual({ used: 0, ledger: 0 });
+  });
+
+  // Last: the purge at a later time drops the other tests' keys too.
+  it('purges a key once it expired, not before', async () => {
+    await rest('idem_purge', image('idem-purge'), 'key-purge');
+    const keys = async () =>
+      (await wired.store.store.query<{ n: number }>(`SELECT count(*)::int AS n FROM ai_detect_idempotency_keys WHERE account_id = 'idem_purge'`))[0]!.n;
+    await purgeExpiredKeys(wired.store.store, now());
+    expect(await keys()).toBe(1);
+    await purgeExpiredKeys(wired.store.store, new Date(now().getTime() + 24 * HOUR + 1_000));
+    expect(await keys()).toBe(0);
   });
 });
 

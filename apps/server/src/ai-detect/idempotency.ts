@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { IDEMPOTENCY_KEY_TTL_SECONDS, type AiDetectCheckOutput } from '@verifieddit/contracts';
 import { AppError } from '../errors.js';
+import { startPeriodicWorker, type PeriodicWorker } from '../jobs/periodic.js';
 import type { LogPort } from '../logger.js';
 import type { Store } from '../store/ports.js';
 import type { Rows } from '../store/rows.js';
@@ -124,4 +125,36 @@ export function createIdempotency(settings: IdempotencySettings) {
       .catch((error: unknown) => settings.log.error({ err: error, accountId }, 'could not store the answer of an idempotency key'));
     return answer;
   }
+}
+
+/** Expired keys deleted per statement, so a purge never holds many row locks or one long transaction. */
+const PURGE_BATCH = 1_000;
+
+/**
+ * Deletes the keys that expired before `before` (an expired key is only ever claimed as new, so its row
+ * is dead weight); returns how many. Idempotent: every replica may run it.
+ */
+export async function purgeExpiredKeys(store: Store, before: Date): Promise<number> {
+  let purged = 0;
+  for (;;) {
+    const rows = await store.query<Pick<KeyRow, 'account_id'>>(
+      `DELETE FROM ai_detect_idempotency_keys WHERE (account_id, idempotency_key) IN (
+         SELECT account_id, idempotency_key FROM ai_detect_idempotency_keys WHERE expires_at < $1 LIMIT ${PURGE_BATCH})
+       RETURNING account_id`,
+      [before.toISOString()],
+    );
+    purged += rows.length;
+    if (rows.length < PURGE_BATCH) return purged;
+  }
+}
+
+/** Purges expired keys every hour, starting soon after a start (replicas scaled to zero may never live an hour). */
+export function startIdempotencyKeyPurge(store: Store, log: LogPort): PeriodicWorker {
+  return startPeriodicWorker({
+    name: 'idempotency key purge',
+    intervalMs: 3600_000,
+    firstPassAfterMs: 10_000,
+    run: () => purgeExpiredKeys(store, new Date()),
+    log,
+  });
 }
