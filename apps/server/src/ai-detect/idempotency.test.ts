@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../store/ports.js';
 import { useWiredApp } from '../testing/fixtures.js';
@@ -19,11 +21,24 @@ type Wired = { app: { url: string } };
 const HOUR = 3_600_000;
 const image = (seed: string) => ({ image: pngVariant(seed).toString('base64'), mimeType: 'image/png' });
 
+/** The Sightengine double, and an image server on 127.0.0.1 that counts its fetches (every path is a PNG). */
 function useSightengine() {
-  const s = {} as { double: SightengineDouble };
-  beforeAll(async () => void (s.double = await startSightengineDouble()));
-  afterAll(() => s.double.close());
+  const s = { fetches: 0 } as { double: SightengineDouble; images: Server; imagesUrl: string; fetches: number };
+  beforeAll(async () => {
+    s.double = await startSightengineDouble();
+    s.images = createServer((req, res) => {
+      s.fetches++;
+      res.writeHead(200, { 'content-type': 'image/png' }).end(pngVariant(`served:${req.url}`));
+    });
+    await new Promise<void>((resolve) => s.images.listen(0, '127.0.0.1', resolve));
+    s.imagesUrl = `http://127.0.0.1:${(s.images.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await s.double.close();
+    await new Promise((resolve) => s.images.close(resolve));
+  });
   const env = () => ({
+    AI_DETECT_FETCH_ALLOW_LOOPBACK: 'true',
     SIGHTENGINE_API_USER: s.double.apiUser,
     SIGHTENGINE_API_SECRET: s.double.apiSecret,
     SIGHTENGINE_BASE_URL: s.double.baseUrl,
@@ -107,6 +122,18 @@ describe.each(storeTargets)('idempotency keys of AI-detection checks on $name', 
     } finally {
       sightengine.double.setDelay(0);
     }
+  });
+
+  it('replays a URL check with the same key without fetching it again, and refuses the key for another URL', async () => {
+    const url = `${sightengine.imagesUrl}/idem-url.png`;
+    const first = await trpc('idem_url', { url, idempotencyKey: 'key-url' });
+    const fetches = sightengine.fetches;
+    const again = await rest('idem_url', { url }, 'key-url');
+    expect(again).toMatchObject({ status: 200, replayed: 'true', body: { ...first.body.result.data, replayed: true } });
+    expect(sightengine.fetches).toBe(fetches);
+    const other = await rest('idem_url', { url: `${url}?other` }, 'key-url');
+    expect(other).toMatchObject({ status: 409, body: { error: { code: 'IDEMPOTENCY_KEY_REUSED' } } });
+    expect(await charged('idem_url')).toEqual({ used: 1, ledger: 1 });
   });
 
   it('keeps the keys of different accounts apart', async () => {
