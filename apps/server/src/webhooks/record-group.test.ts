@@ -95,6 +95,27 @@ describe.each(storeTargets)('webhook deliveries arriving together on $name', (ta
     expect([await changesOf(poisoned), await outboxOf(poisoned)]).toEqual([1, 1]);
   });
 
+  it('fails a group together when the store is unreachable, without trying each event alone', async () => {
+    const sent: string[] = [];
+    const down: Store = Object.assign(Object.create(t.store) as Store, {
+      query: async (text: string) => {
+        sent.push(text);
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+      },
+    });
+    const none = async () => undefined;
+    const source = stripeWebhookEventSource({ plans: async () => [], findAccountByCustomer: none, retrieveSubscription: async () => null, claimCustomer: async () => {} });
+    const inbox = new WebhookInbox(down, { workerId: 'down' });
+    const offline = new WebhookProcessor({ inbox, source, subscriptions: new SubscriptionRepository(down), log: captureLogger().logger });
+    const events = Array.from({ length: 3 }, (_, i) => subscriptionEvent(`evt_down_${i}`, `user_down_${i}`, i));
+    const results = await Promise.allSettled(events.map((e) => offline.receive(e)));
+    // Not durable, so never acknowledged: each delivery fails (the route answers 503 and Stripe retries).
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    // The group's statement, then each delivery's long way (its inbox insert): no statement per event in between.
+    expect(sent.filter((text) => text.includes('jsonb_populate_recordset'))).toHaveLength(1);
+    expect(sent).toHaveLength(1 + events.length);
+  });
+
   it("applies one account's events arriving together in their order, and a repeated one once", async () => {
     const [first, second, third] = [0, 1, 2].map((i) => subscriptionEvent(`evt_order_${i}`, 'user_order', 10 + i));
     const other = subscriptionEvent('evt_order_other', 'user_order_other', 10);

@@ -1,5 +1,6 @@
 import type { SubscriptionUpdate, SubscriptionWriter, VerifiedEvent } from '../billing/ports.js';
 import type { Store } from '../store/ports.js';
+import { isStoreUnavailable } from '../store/store.js';
 import { recordApplied, type RecordedAndApplied } from './record-applied.js';
 
 type Writer = Pick<SubscriptionWriter, 'embed'>;
@@ -50,7 +51,8 @@ function nextGroup(waiting: Waiting[]): { group: Waiting[]; rest: Waiting[] } {
  * per event saved), each event still with its own gate, upsert and outcome. A group is ordered by
  * account, so groups of several replicas lock account rows in one order. If the group's statement
  * fails, none of it was kept: each event goes again on its own, so one event's failure stays its own
- * (its delivery then takes the long way) and never fails the events that arrived beside it.
+ * (its delivery then takes the long way) and never fails the events that arrived beside it; unless the
+ * store itself is unreachable, when every delivery takes the long way (and, not durable, is refused).
  */
 export function groupedRecorder(store: Store, lease: { workerId: string; leaseMs: number }) {
   let waiting: Waiting[] = [];
@@ -68,7 +70,8 @@ export function groupedRecorder(store: Store, lease: { workerId: string; leaseMs
         if (group.length === 1) group[0]!.resolve(await alone(group[0]!));
         else (await recordApplied(store, lease, group, group[0]!.writer)).forEach((recorded, i) => group[i]!.resolve(recorded));
       } catch (error) {
-        if (group.length === 1) group[0]!.reject(error);
+        // An unreachable store fails each event alone too, one connect timeout after another: fail them together.
+        if (group.length === 1 || isStoreUnavailable(error)) for (const item of group) item.reject(error);
         else for (const item of group) await alone(item).then(item.resolve, item.reject);
       }
       if (!waiting.length) await nextTurn();
