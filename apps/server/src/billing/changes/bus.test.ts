@@ -132,6 +132,34 @@ describe.runIf(postgresTargetOrUndefined)('subscription changes across replicas 
     expect(new Set(ids).size).toBe(3);
   });
 
+  it('opens its LISTEN connection while the store migrates, and is started only once the migration is done', async () => {
+    let migrated!: () => void;
+    const migration = new Promise<void>((resolve) => (migrated = resolve));
+    const busD = new PostgresSubscriptionChanges({ databaseUrl: t.databaseUrl!, store: storeB, log: captureLogger().logger, catchUpMs: 600_000 });
+    let started = false;
+    const starting = busD.start(migration).then(() => (started = true));
+    const seenD: SubscriptionChange[] = [];
+    busD.subscribe((c) => seenD.push(c));
+    try {
+      await until(() => busD.listening);
+      expect(started).toBe(false);
+      migrated();
+      await starting;
+      await new SubscriptionRepository(t.store, busA).apply(update({ accountId: 'user_d', eventId: 'evt_d1', sourceCreated: 100 }));
+      await until(() => seenD.some((c) => c.accountId === 'user_d'));
+    } finally {
+      await busD.close();
+    }
+  });
+
+  it('closes its LISTEN connection when the migration fails', async () => {
+    const busE = new PostgresSubscriptionChanges({ databaseUrl: t.databaseUrl!, store: storeB, log: captureLogger().logger });
+    await expect(busE.start(Promise.reject(new Error('migration failed')))).rejects.toThrow('migration failed');
+    // A connection that completed after the failure would have made it listen by now.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(busE.listening).toBe(false);
+  });
+
   it('notifies every change of a burst committed while a NOTIFY is on its way, each once and in the order published', async () => {
     // The order A publishes in (A's own subscribers may hear a change first from its catch-up pass).
     const published: SubscriptionChange[] = [];

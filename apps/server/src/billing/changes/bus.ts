@@ -83,12 +83,20 @@ export class PostgresSubscriptionChanges extends InProcessSubscriptionChanges {
     this.delay = options.reconnectMs ?? 250;
   }
 
-  /** Resolves once listening, so a replica that says it is ready hears every change after that. */
-  async start(): Promise<void> {
-    const [latest] = await this.options.store.query<{ id: number | string | null }>('SELECT max(id) AS id FROM subscription_changes');
-    this.highest = Number(latest?.id ?? 0);
-    this.highestAtPasses.push(this.highest);
-    await this.connect();
+  /** Resolves once listening, so a replica that says it is ready hears every change after that. Its LISTEN
+   *  connection is set up while `migrated` (the store's migration) runs; the history is read after it. */
+  async start(migrated: Promise<unknown> = Promise.resolve()): Promise<void> {
+    const connecting = this.connect();
+    try {
+      await migrated;
+      const [latest] = await this.options.store.query<{ id: number | string | null }>('SELECT max(id) AS id FROM subscription_changes');
+      this.highest = Math.max(this.highest, Number(latest?.id ?? 0)); // a change heard already may be higher
+      this.highestAtPasses.push(this.highest);
+      await connecting;
+    } catch (error) {
+      await this.close(); // connect() ends a connection that completes after this
+      throw error;
+    }
     this.catchUp = startPeriodicWorker({ name: 'subscription change catch-up', intervalMs: this.options.catchUpMs ?? 1_000, run: () => this.catchUpOnce(), log: this.options.log });
   }
 
@@ -239,12 +247,4 @@ export class PostgresSubscriptionChanges extends InProcessSubscriptionChanges {
     if (client) await client.end().catch(() => {});
     await super.close();
   }
-}
-
-/** PostgreSQL: LISTEN/NOTIFY across replicas. PGlite (one process): in-process. */
-export async function openSubscriptionChanges(options: { store: Store; databaseUrl: string | undefined; log: LogPort }): Promise<SubscriptionChanges> {
-  if (options.store.kind !== 'postgres' || !options.databaseUrl) return new InProcessSubscriptionChanges(options.log);
-  const bus = new PostgresSubscriptionChanges({ databaseUrl: options.databaseUrl, store: options.store, log: options.log });
-  await bus.start();
-  return bus;
 }
