@@ -41,6 +41,14 @@ describe('the OpenAPI document', () => {
     expect((doc.components.schemas.Error!.properties as { error: { required: string[] } }).error.required).toEqual(['code', 'message', 'requestId']);
   });
 
+  it('documents the Idempotency-Key header, the replay header and the 409 of POST /ai-detect only', () => {
+    const check = doc.paths['/ai-detect']!.post as unknown as { parameters: { name: string; in: string }[]; responses: Record<string, { headers?: Record<string, unknown> }> };
+    expect(check.parameters).toEqual([expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: false })]);
+    expect(Object.keys(check.responses['200']!.headers!)).toEqual(['Idempotent-Replayed']);
+    expect(check.responses['409']).toBeDefined();
+    expect(doc.paths['/create-checkout-session']!.post).not.toHaveProperty('parameters');
+  });
+
   it('only refers to schemas it defines', () => {
     const refs = JSON.stringify(doc).match(/#\/components\/schemas\/\w+/g) ?? [];
     expect(refs.length).toBeGreaterThan(5);
