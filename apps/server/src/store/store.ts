@@ -33,7 +33,9 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
 }
 
 function openPostgres(url: string, max: number, connectTimeoutMs: number, onClose?: () => void): Store {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: connectTimeoutMs });
+  // TCP keepalive, so a peer gone without a RST (a NAT or load balancer dropping the connection) is
+  // detected instead of a query waiting forever; no global statement timeout: migrations share the pool.
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: connectTimeoutMs, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
   // An idle client erroring (e.g. the server restarting) must not crash the process.
   pool.on('error', () => {});
   const sessionOf = (client: pg.PoolClient | pg.Pool): Session => ({
