@@ -3,11 +3,13 @@ import type { VerifiedEvent } from '../billing/ports.js';
 import { stripeWebhookEventSource } from '../billing/stripe/events.js';
 import { SubscriptionRepository } from '../billing/subscriptions.js';
 import type { QueryOptions, Store } from '../store/ports.js';
+import { isStoreUnavailable } from '../store/store.js';
 import { captureLogger } from '../testing/harness.js';
 import { stripeEvent } from '../testing/stripe-events.js';
 import { storeTargets, type TestStore } from '../testing/stores.js';
 import { WebhookInbox } from './inbox.js';
 import { WebhookProcessor } from './processor.js';
+import { groupedRecorder } from './record-group.js';
 
 /** A new subscription event of `account`, `created` seconds after a fixed start (later is newer). */
 function subscriptionEvent(id: string, account: string, created: number): VerifiedEvent {
@@ -114,6 +116,75 @@ describe.each(storeTargets)('webhook deliveries arriving together on $name', (ta
     // The group's statement, then each delivery's long way (its inbox insert): no statement per event in between.
     expect(sent.filter((text) => text.includes('jsonb_populate_recordset'))).toHaveLength(1);
     expect(sent).toHaveLength(1 + events.length);
+  });
+
+  /** The recorder on `store` with a short deadline (still ample for a real statement on a busy CI machine). */
+  const recorderOn = (store: Store) => {
+    const record = groupedRecorder(store, { workerId: 'deadline', leaseMs: 60_000 }, { deadlineMs: 1_000 });
+    const source = stripeWebhookEventSource({ plans: async () => [], findAccountByCustomer: async () => undefined, retrieveSubscription: async () => null, claimCustomer: async () => {} });
+    return (events: VerifiedEvent[]) =>
+      Promise.allSettled(
+        events.map(async (e) => {
+          const mapped = await source.mapLocally(e.payload);
+          if (mapped?.kind !== 'update') throw new Error(`${e.id} does not map locally`);
+          return record(e, mapped.update, subscriptions);
+        }),
+      );
+  };
+  /** The ids of the events a statement carries (its first parameter). */
+  const idsOf = (params?: unknown[]) => params?.[0] as string[];
+
+  it("refuses a stuck group's deliveries at the deadline and acknowledges the ones queued behind it", async () => {
+    let release!: () => void;
+    const released = new Promise<void>((done) => (release = done));
+    let late: Promise<unknown> | undefined;
+    const stuck: Store = Object.assign(Object.create(t.store) as Store, {
+      query: (text: string, params?: unknown[], options?: QueryOptions) => {
+        // The first group's statement hangs, as on a half-open connection, until the test releases it.
+        if (late || idsOf(params)?.length !== 3) return t.store.query(text, params, options);
+        return (late = released.then(() => t.store.query(text, params, options)));
+      },
+    });
+    const deliver = recorderOn(stuck);
+    const group = Array.from({ length: 3 }, (_, i) => subscriptionEvent(`evt_stuck_${i}`, `user_stuck_${i}`, i));
+    // Same turn, but the first account's next event waits for the next group: behind the stuck one.
+    const behind = subscriptionEvent('evt_stuck_next', 'user_stuck_0', 10);
+    const results = await deliver([...group, behind]);
+    expect(results.slice(0, 3).map((r) => r.status === 'rejected' && isStoreUnavailable(r.reason))).toEqual([true, true, true]);
+    expect(results[3]).toMatchObject({ status: 'fulfilled', value: { stored: 'processed', outcome: 'applied' } });
+    expect((await deliver([subscriptionEvent('evt_stuck_after', 'user_stuck_after', 0)]))[0]).toMatchObject({ status: 'fulfilled', value: { stored: 'processed' } });
+    // The stuck statement commits after all: Stripe's redelivery is a duplicate, nothing applied twice.
+    release();
+    await late;
+    const again = await deliver(group);
+    expect(again.map((r) => r.status === 'fulfilled' && r.value.known)).toEqual(['processed', 'processed', 'processed']);
+    expect(await changesOf('user_stuck_1')).toBe(1);
+    // A stuck statement that fails late fails nothing more (and is no unhandled rejection).
+    let fail!: () => void;
+    const failing = new Promise<void>((done) => (fail = done)).then(() => Promise.reject(new Error('connection reset at last')));
+    const more = recorderOn(Object.assign(Object.create(t.store) as Store, { query: () => failing }));
+    const [refused] = await more([subscriptionEvent('evt_stuck_fail', 'user_stuck_fail', 0)]);
+    expect(refused).toMatchObject({ status: 'rejected', reason: { code: 'ETIMEDOUT' } });
+    fail();
+    await failing.catch(() => {});
+    await new Promise((done) => setImmediate(done));
+  });
+
+  it('stops trying a failed group event by event once the store proves unreachable', async () => {
+    const alone: string[] = [];
+    const flaky: Store = Object.assign(Object.create(t.store) as Store, {
+      query: async (_text: string, params?: unknown[]) => {
+        const ids = idsOf(params);
+        // The group fails for its own reasons (a deadlock); then the store goes away.
+        if (ids.length > 1) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+        alone.push(ids[0]!);
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+      },
+    });
+    const events = Array.from({ length: 4 }, (_, i) => subscriptionEvent(`evt_flaky_${i}`, `user_flaky_${i}`, i));
+    const results = await recorderOn(flaky)(events);
+    expect(results.map((r) => r.status === 'rejected' && isStoreUnavailable(r.reason))).toEqual([true, true, true, true]);
+    expect(alone).toEqual(['evt_flaky_0']);
   });
 
   it("applies one account's events arriving together in their order, and a repeated one once", async () => {
