@@ -47,7 +47,7 @@ export interface WiringOverrides {
   authenticator?: Authenticator;
   /** Where usage is metered (default: Stripe meter events with a key, else the ledger alone). */
   meter?: UsageMeter;
-  aiDetect?: Partial<Pick<AiDetectionDeps, 'detector' | 'fetch' | 'now'>>;
+  aiDetect?: Partial<Pick<AiDetectionDeps, 'detector' | 'fetch' | 'now' | 'claimLeaseMs'>>;
   webhookInbox?: InboxOptions;
   /** The change bus (buildRuntime opens the PostgreSQL one); in-process when absent. */
   changes?: SubscriptionChanges;

@@ -1,11 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../store/ports.js';
 import { useWiredApp } from '../testing/fixtures.js';
 import { startWiredApp } from '../testing/harness.js';
-import { pngVariant } from '../testing/images.js';
-import { startSightengineDouble, type SightengineDouble } from '../testing/sightengine-double.js';
+import { callsOn, image, useSightengine } from '../testing/detect-calls.js';
 import { openReplica, postgresTargetOrUndefined, storeTargets } from '../testing/stores.js';
 import { purgeExpiredKeys } from './idempotency.js';
 
@@ -15,59 +12,7 @@ import { purgeExpiredKeys } from './idempotency.js';
  * Sightengine double counting upstream calls and the usage counters and ledger counting charges.
  */
 
-type Answer = { status: number; replayed: string | null; body: Record<string, any> };
-type Wired = { app: { url: string } };
-
 const HOUR = 3_600_000;
-const image = (seed: string) => ({ image: pngVariant(seed).toString('base64'), mimeType: 'image/png' });
-
-/** The Sightengine double, and an image server on 127.0.0.1 that counts its fetches (every path is a PNG). */
-function useSightengine() {
-  const s = { fetches: 0 } as { double: SightengineDouble; images: Server; imagesUrl: string; fetches: number };
-  beforeAll(async () => {
-    s.double = await startSightengineDouble();
-    s.images = createServer((req, res) => {
-      s.fetches++;
-      res.writeHead(200, { 'content-type': 'image/png' }).end(pngVariant(`served:${req.url}`));
-    });
-    await new Promise<void>((resolve) => s.images.listen(0, '127.0.0.1', resolve));
-    s.imagesUrl = `http://127.0.0.1:${(s.images.address() as AddressInfo).port}`;
-  });
-  afterAll(async () => {
-    await s.double.close();
-    await new Promise((resolve) => s.images.close(resolve));
-  });
-  const env = () => ({
-    AI_DETECT_FETCH_ALLOW_LOOPBACK: 'true',
-    SIGHTENGINE_API_USER: s.double.apiUser,
-    SIGHTENGINE_API_SECRET: s.double.apiSecret,
-    SIGHTENGINE_BASE_URL: s.double.baseUrl,
-    AI_DETECT_RATE_BURST: '50',
-    AI_DETECT_RATE_PER_MINUTE: '600',
-  });
-  return Object.assign(s, { env });
-}
-
-/** The callers' ways in, and what an account was charged (the quota it used, its ledger rows). */
-function callsOn(wired: Wired, ledgerRows: (user: string) => Promise<number>) {
-  const send = async (path: string, user: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> => {
-    const res = await fetch(`${wired.app.url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer dev_${user}`, ...headers },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, replayed: res.headers.get('idempotent-replayed'), body: (await res.json()) as Record<string, any> };
-  };
-  return {
-    rest: (user: string, body: unknown, key?: string) => send('/ai-detect', user, body, key === undefined ? {} : { 'idempotency-key': key }),
-    trpc: (user: string, body: unknown) => send('/trpc/aiDetect.check', user, body),
-    async charged(user: string) {
-      const res = await fetch(`${wired.app.url}/trpc/aiDetect.usage`, { headers: { authorization: `Bearer dev_${user}` } });
-      const { used } = ((await res.json()) as { result: { data: { used: number } } }).result.data;
-      return { used, ledger: await ledgerRows(user) };
-    },
-  };
-}
 
 describe.each(storeTargets)('idempotency keys of AI-detection checks on $name', (target) => {
   const sightengine = useSightengine();

@@ -13,12 +13,13 @@ import type { Rows } from '../store/rows.js';
  *
  * A keyed check claims its row in one statement, which also reads the row when someone holds it:
  *  - claimed: this request runs the check (charged as usual, its ledger row keyed by the row's charge
- *    id) and stores the answer; a failure deletes the row, so a retry runs again (failures never charge);
+ *    id) and stores the answer; a failure releases the claim, keeping the key's request and charge id,
+ *    so a retry of the same request runs again and a charge that did commit is metered once;
  *  - done, same request: the stored answer, marked `replayed`, with no charge, token or upstream call;
  *  - another request (image or URL): IDEMPOTENCY_KEY_REUSED, nothing charged;
  *  - pending: another request with this key is running (a client retry after a timeout, often on
  *    another replica): wait for its answer, as the verdict cache waits, and take over if it fails or its
- *    replica dies (the claim's lease runs out).
+ *    replica dies (the claim's lease, renewed while the check runs, runs out).
  * Keys live 24 h from their first use; an expired key is claimed as if new.
  */
 
@@ -26,7 +27,7 @@ export interface IdempotencySettings {
   store: Store;
   log: LogPort;
   now: () => Date;
-  /** The claim's lease: longer than a check's worst case, so a live owner is never overtaken. */
+  /** The claim's lease, renewed every third of it while the check runs: a live owner is never overtaken, a dead one's claim is taken over after it. */
   claimLeaseMs?: number;
   /** How long a request waits for the owner of its key before giving up. */
   waitTimeoutMs?: number;
@@ -40,19 +41,21 @@ type KeyRow = Rows['ai_detect_idempotency_keys'];
 type ClaimRow = { role: 'owner' | 'other' } & Pick<KeyRow, 'claim_token' | 'fingerprint' | 'answer'> & { state: KeyRow['state'] | null; charge_id: KeyRow['charge_id'] | null };
 
 /**
- * Inserts the claim, or takes over an expired key or a dead replica's claim of the same request (its
- * charge id kept, so its ledger row, if written, is this check's); otherwise reads the row. The read
+ * Inserts the claim, or takes over an expired key, or a released or dead replica's claim of the same
+ * request (its charge id kept, so its ledger row, if written, is this check's); otherwise reads the row.
+ * Leases run on the database's clock, so replicas' clocks cannot stretch or shorten them; expiry (24 h)
+ * on the service's, which tests move. The read
  * sees the statement's snapshot: a row inserted by a concurrent request just now may be missing, and
  * the caller asks again.
  */
 const CLAIM = `WITH claimed AS (
     INSERT INTO ai_detect_idempotency_keys AS k (account_id, idempotency_key, fingerprint, state, claim_token, claimed_until, charge_id, expires_at)
-    VALUES ($1, $2, $3, 'pending', $4, $6::timestamptz + make_interval(secs => $7::double precision), $5, $6::timestamptz + make_interval(secs => $8::double precision))
+    VALUES ($1, $2, $3, 'pending', $4, now() + make_interval(secs => $7::double precision), $5, $6::timestamptz + make_interval(secs => $8::double precision))
     ON CONFLICT (account_id, idempotency_key) DO UPDATE SET
       fingerprint = EXCLUDED.fingerprint, state = 'pending', claim_token = EXCLUDED.claim_token, claimed_until = EXCLUDED.claimed_until, answer = NULL,
       charge_id = CASE WHEN k.expires_at > $6::timestamptz THEN k.charge_id ELSE EXCLUDED.charge_id END,
       expires_at = CASE WHEN k.expires_at > $6::timestamptz THEN k.expires_at ELSE EXCLUDED.expires_at END
-    WHERE k.expires_at <= $6::timestamptz OR (k.state = 'pending' AND k.claimed_until < $6::timestamptz AND k.fingerprint = EXCLUDED.fingerprint)
+    WHERE k.expires_at <= $6::timestamptz OR (k.state = 'pending' AND k.claimed_until < now() AND k.fingerprint = EXCLUDED.fingerprint)
     RETURNING k.claim_token, k.charge_id
   )
   SELECT 'owner' AS role, claim_token, charge_id, NULL::text AS fingerprint, NULL::text AS state, NULL::jsonb AS answer FROM claimed
@@ -104,25 +107,40 @@ export function createIdempotency(settings: IdempotencySettings) {
 
   async function runAsOwner(accountId: string, key: string, token: string, chargeId: ChargeId, run: (chargeId: ChargeId) => Promise<AiDetectCheckOutput>) {
     let answer: AiDetectCheckOutput;
+    // Renewed while the check runs: it may wait out another replica's verdict claim before its own upstream call.
+    const renewal = setInterval(() => {
+      store
+        .query(`UPDATE ai_detect_idempotency_keys SET claimed_until = now() + make_interval(secs => $4::double precision) WHERE account_id = $1 AND idempotency_key = $2 AND claim_token = $3`, [
+          accountId,
+          key,
+          token,
+          leaseSeconds,
+        ])
+        .catch((error: unknown) => settings.log.warn({ err: error }, 'could not renew the claim of an idempotency key'));
+    }, (leaseSeconds * 1000) / 3);
     try {
       answer = await run(chargeId);
     } catch (error) {
-      // Nothing was charged (a failed check refunds): free the key, so a retry runs the check again.
+      // Released, not deleted: the failure may have come after the charge committed (a reply lost on its
+      // way back), so the retry takes the claim over with the same charge id and the ledger counts it once.
       await store
-        .query(`DELETE FROM ai_detect_idempotency_keys WHERE account_id = $1 AND idempotency_key = $2 AND claim_token = $3 AND state = 'pending'`, [accountId, key, token])
+        .query(`UPDATE ai_detect_idempotency_keys SET claim_token = NULL, claimed_until = '-infinity' WHERE account_id = $1 AND idempotency_key = $2 AND claim_token = $3 AND state = 'pending'`, [accountId, key, token])
         .catch((releaseError: unknown) => settings.log.warn({ err: releaseError }, 'could not release an idempotency key'));
       throw error;
+    } finally {
+      clearInterval(renewal);
     }
     // Under our claim only: a claim taken over after our lease ran out belongs to the other request.
     // The check is charged already, so its answer is given even if this write fails: a retry then waits
     // for the lease and runs again under the same charge id (the meter still counts it once).
-    await store
+    const stored = await store
       .query(
         `UPDATE ai_detect_idempotency_keys SET state = 'done', claim_token = NULL, claimed_until = NULL, answer = $4::jsonb
-         WHERE account_id = $1 AND idempotency_key = $2 AND claim_token = $3`,
+         WHERE account_id = $1 AND idempotency_key = $2 AND claim_token = $3 RETURNING 1`,
         [accountId, key, token, JSON.stringify(answer)],
       )
       .catch((error: unknown) => settings.log.error({ err: error, accountId }, 'could not store the answer of an idempotency key'));
+    if (stored?.length === 0) settings.log.warn({ accountId }, 'the claim of an idempotency key was taken over before its answer was stored');
     return answer;
   }
 }
@@ -138,8 +156,10 @@ export async function purgeExpiredKeys(store: Store, before: Date): Promise<numb
   let purged = 0;
   for (;;) {
     const rows = await store.query<Pick<KeyRow, 'account_id'>>(
+      // expires_at again outside: a key claimed anew while the DELETE waited for its row is not expired any more.
       `DELETE FROM ai_detect_idempotency_keys WHERE (account_id, idempotency_key) IN (
          SELECT account_id, idempotency_key FROM ai_detect_idempotency_keys WHERE expires_at < $1 LIMIT ${PURGE_BATCH})
+         AND expires_at < $1
        RETURNING account_id`,
       [before.toISOString()],
     );

@@ -14,7 +14,7 @@ export function wireAiDetection(
   store: Store,
   billing: Pick<AiDetectionDeps, 'catalog' | 'subscriptions' | 'usage'>,
   log: LogPort,
-  overrides: Partial<Pick<AiDetectionDeps, 'detector' | 'fetch' | 'now'>> = {},
+  overrides: Partial<Pick<AiDetectionDeps, 'detector' | 'fetch' | 'now' | 'claimLeaseMs'>> = {},
 ): AiDetection {
   return createAiDetection({
     store,
@@ -26,5 +26,6 @@ export function wireAiDetection(
     log,
     ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
     ...(overrides.now ? { now: overrides.now } : {}),
+    ...(overrides.claimLeaseMs ? { claimLeaseMs: overrides.claimLeaseMs } : {}),
   });
 }

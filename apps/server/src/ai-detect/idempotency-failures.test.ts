@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import type { Store } from '../store/ports.js';
+import { callsOn, image, useSightengine } from '../testing/detect-calls.js';
+import { useTestStore, useWiredApp } from '../testing/fixtures.js';
+import { startWiredApp } from '../testing/harness.js';
+import { storeTargets } from '../testing/stores.js';
+
+/**
+ * Idempotency keys when a keyed check fails or runs long: what a client retrying with its key is
+ * charged (idempotency.ts), through POST /ai-detect, wired as main.ts wires it.
+ */
+
+/** The store, except that the next usage-ledger write commits and then reports a lost connection. */
+function losingTheLedgerReply(store: Store): Store & { arm(): void } {
+  let armed = false;
+  const query: Store['query'] = async (text, params, options) => {
+    const rows = await store.query(text, params, options);
+    if (armed && text.includes('INSERT INTO usage_ledger')) {
+      armed = false;
+      throw new Error('Connection terminated unexpectedly');
+    }
+    return rows as never;
+  };
+  return new Proxy(store, {
+    get: (target, prop) => (prop === 'query' ? query : prop === 'arm' ? () => void (armed = true) : (Reflect.get(target, prop) as unknown)),
+  }) as Store & { arm(): void };
+}
+
+describe.each(storeTargets)('idempotency keys of failing and slow checks on $name', (target) => {
+  const sightengine = useSightengine();
+  const t = useTestStore(target);
+  const ledgerRows = async (user: string) =>
+    (await t.store.query<{ n: number }>('SELECT count(*)::int AS n FROM usage_ledger WHERE account_id = $1', [user]))[0]!.n;
+
+  it('meters a check once when its charge committed but the request failed, and keeps the key for that image', async () => {
+    const store = losingTheLedgerReply(t.store);
+    const app = await startWiredApp({ store, env: sightengine.env() });
+    try {
+      const { rest, charged } = callsOn({ app }, ledgerRows);
+      const operations = sightengine.double.operations();
+      store.arm();
+      const failed = await rest('idem_lost', image('idem-lost'), 'key-lost');
+      expect(failed.status).toBe(500);
+      expect(await ledgerRows('idem_lost')).toBe(1); // the charge did commit
+
+      // The retry reuses the claim's charge id: the ledger (and so the meter) counts the check once.
+      const retried = await rest('idem_lost', image('idem-lost'), 'key-lost');
+      expect(retried).toMatchObject({ status: 200, replayed: null });
+      expect((await charged('idem_lost')).ledger).toBe(1);
+      expect(sightengine.double.operations() - operations).toBe(1);
+      // A failed check's key stays bound to its image.
+      const other = await rest('idem_lost', image('idem-lost-other'), 'key-lost');
+      expect(other).toMatchObject({ status: 409, body: { error: { code: 'IDEMPOTENCY_KEY_REUSED' } } });
+    } finally {
+      await app.shutdown();
+    }
+  });
+});
+
+describe.each(storeTargets)('idempotency keys of a check outlasting its lease on $name', (target) => {
+  const sightengine = useSightengine();
+  // A lease far shorter than the upstream call: only its renewal keeps the retry waiting.
+  const wired = useWiredApp({ target, env: sightengine.env, overrides: { aiDetect: { claimLeaseMs: 1_500 } } });
+  const ledgerRows = async (user: string) =>
+    (await wired.store.store.query<{ n: number }>('SELECT count(*)::int AS n FROM usage_ledger WHERE account_id = $1', [user]))[0]!.n;
+  const { rest, charged } = callsOn(wired, ledgerRows);
+
+  it('does not let a retry take over the claim of a live check slower than the lease', async () => {
+    sightengine.double.setDelay(4_000);
+    try {
+      const operations = sightengine.double.operations();
+      const first = rest('idem_slow', image('idem-slow'), 'key-slow');
+      const state = async () =>
+        (await wired.store.store.query<{ state: string }>(`SELECT state FROM ai_detect_idempotency_keys WHERE account_id = 'idem_slow'`))[0]?.state;
+      await expect.poll(state).toBe('pending');
+      // Past the first lease: without its renewal the retry would take the claim over and charge again.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      expect(await state()).toBe('pending');
+      const retry = await rest('idem_slow', image('idem-slow'), 'key-slow');
+      expect(retry).toMatchObject({ status: 200, replayed: 'true' });
+      expect(await first).toMatchObject({ status: 200, replayed: null });
+      expect(sightengine.double.operations() - operations).toBe(1);
+      expect(await charged('idem_slow')).toEqual({ used: 1, ledger: 1 });
+    } finally {
+      sightengine.double.setDelay(0);
+    }
+  });
+});
