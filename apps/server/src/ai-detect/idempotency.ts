@@ -87,13 +87,17 @@ export function createIdempotency(settings: IdempotencySettings) {
     async once(accountId: string, key: string, fingerprint: string, run: (chargeId: ChargeId) => Promise<AiDetectCheckOutput>): Promise<AiDetectCheckOutput> {
       const deadline = Date.now() + waitTimeoutMs;
       let pause = 10;
-      for (;;) {
+      for (let waited = false; ; waited = true) {
         const token = randomUUID();
-        const [row] = await store.query<ClaimRow>(
-          CLAIM,
-          [accountId, key, fingerprint, token, randomUUID(), now().toISOString(), leaseSeconds, IDEMPOTENCY_KEY_TTL_SECONDS],
-          { prepared: true },
-        );
+        // While waiting, a plain read first: the claim statement locks the row even when it changes nothing.
+        const seen = waited ? await peek(accountId, key) : undefined;
+        const [row] = seen?.takeable === false
+          ? [{ role: 'other' as const, claim_token: null, charge_id: null, ...seen }]
+          : await store.query<ClaimRow>(
+              CLAIM,
+              [accountId, key, fingerprint, token, randomUUID(), now().toISOString(), leaseSeconds, IDEMPOTENCY_KEY_TTL_SECONDS],
+              { prepared: true },
+            );
         if (row?.role === 'owner' && row.claim_token === token && row.charge_id) return runAsOwner(accountId, key, token, row.charge_id, run);
         if (row && row.fingerprint !== fingerprint) throw reused();
         if (row?.state === 'done') return { ...answerOf(row.answer), replayed: true };
@@ -104,6 +108,17 @@ export function createIdempotency(settings: IdempotencySettings) {
       }
     },
   };
+
+  /** The key's row as a waiter sees it; `takeable` when a claim would take it (released, lease out, expired). */
+  async function peek(accountId: string, key: string) {
+    const [row] = await store.query<Pick<KeyRow, 'fingerprint' | 'state' | 'answer'> & { takeable: boolean }>(
+      `SELECT fingerprint, state, answer, (expires_at <= $3::timestamptz OR (state = 'pending' AND claimed_until < now())) AS takeable
+         FROM ai_detect_idempotency_keys WHERE account_id = $1 AND idempotency_key = $2`,
+      [accountId, key, now().toISOString()],
+      { prepared: true },
+    );
+    return row;
+  }
 
   async function runAsOwner(accountId: string, key: string, token: string, chargeId: ChargeId, run: (chargeId: ChargeId) => Promise<AiDetectCheckOutput>) {
     let answer: AiDetectCheckOutput;
