@@ -4,7 +4,7 @@ import { createContext, type Services } from './context.js';
 import { AppError } from './errors.js';
 import { bodyLimitOf } from './http/aliases.js';
 import { bodyGate, jsonBody } from './http/body.js';
-import { errorMiddleware, isUnexpected, notFound, toAppError } from './http/errors.js';
+import { errorMiddleware, isUnexpected, notFound, retryAfterHeader, toAppError } from './http/errors.js';
 import { checkHotPath, hotPaths } from './http/hot-paths.js';
 import { DEFAULT_BODY_LIMIT } from './http/limits.js';
 import { methodGuard } from './http/methods.js';
@@ -98,7 +98,7 @@ export function createApp(deps: AppDeps): Express {
     // The README promises Retry-After on every 429, tRPC included.
     responseMeta: ({ errors }) => {
       const seconds = errors.map((e) => (e.cause instanceof AppError ? e.cause.retryAfterSeconds : undefined)).find((s) => s !== undefined);
-      return seconds === undefined ? {} : { headers: { 'retry-after': String(Math.max(1, Math.ceil(seconds))) } };
+      return seconds === undefined ? {} : { headers: { 'retry-after': retryAfterHeader(seconds) } };
     },
   });
   // The request id is in scope for tRPC errors raised before its context exists.

@@ -14,7 +14,7 @@ import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { dutiesOf, startBackgroundWorkers, type BackgroundWorker, type RunningWorkers } from './roles.js';
 import type { Store } from './store/ports.js';
-import { openServerStore, type ServerStore } from './store/server-store.js';
+import type { ServerStore } from './store/server-store.js';
 import type { InboxOptions } from './webhooks/inbox.js';
 import { localWebhookSecret, usesLocalWebhookSecret } from './webhooks/local-secret.js';
 import { wireWebhooks, type WebhookWiring } from './webhooks/wiring.js';
@@ -47,7 +47,7 @@ export interface WiringOverrides {
   authenticator?: Authenticator;
   /** Where usage is metered (default: Stripe meter events with a key, else the ledger alone). */
   meter?: UsageMeter;
-  aiDetect?: Partial<Pick<AiDetectionDeps, 'detector' | 'fetch' | 'now' | 'claimLeaseMs'>>;
+  aiDetect?: Partial<Pick<AiDetectionDeps, 'detector' | 'fetch' | 'now' | 'keyLeaseMs'>>;
   webhookInbox?: InboxOptions;
   /** The change bus (buildRuntime opens the PostgreSQL one); in-process when absent. */
   changes?: SubscriptionChanges;
@@ -79,7 +79,7 @@ export function wire(config: Config, store: Store, logger: Logger, overrides: Wi
 }
 
 /** Wires every port over the store main.ts started opening (see openServerStore) and starts the role's workers. */
-export async function buildRuntime(config: Config, logger: Logger, opening: Promise<ServerStore> = openServerStore(config, logger)): Promise<Runtime> {
+export async function buildRuntime(config: Config, logger: Logger, opening: Promise<ServerStore>): Promise<Runtime> {
   const { store, changes } = await opening;
   if (usesLocalWebhookSecret(config)) {
     // Development without STRIPE_WEBHOOK_SECRET: /webhook verifies with the local secret the

@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<void> {
   // wait for it (src/http/starting.ts), then the real app takes the server over.
   // The store starts opening, migrating and opening its change bus first: its database round trips
   // (and PGlite's WebAssembly compile, off the main thread) overlap compiling the rest of the server.
-  // The rest is loaded only once the store's first round trip is on its way: loaded together, the
+  // The rest is loaded only once the store's module is loaded (on PostgreSQL, its first round trip is then on its way): loaded together, the
   // store's small chunk waited behind the rest's compile, and the round trips then followed it.
   // A failure (e.g. a data folder in use) surfaces from buildRuntime.
   const storeModule = import('./store/server-store.js');

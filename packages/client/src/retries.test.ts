@@ -16,12 +16,12 @@ describe('aiDetect.check retries through the SDK against a real server', () => {
   const image = (seed: string) => ({ image: pngVariant(seed).toString('base64'), mimeType: 'image/png' as const });
 
   /** A client whose fetch records the key of every check it sends and loses the first `lose` answers. */
-  function clientFor(user: string, lose = 0) {
+  function clientFor(user: string, lose = 0, retries?: number) {
     const keys: unknown[] = [];
     const client = createClient({
       url: fixture.app.url,
       getToken: () => `dev_${user}`,
-      aiDetectCheck: { retryDelayMs: () => 1 },
+      aiDetectCheck: { retryDelayMs: () => 1, ...(retries === undefined ? {} : { retries }) },
       fetch: async (input, init) => {
         const response = await fetch(input, init);
         if (!String(input).includes('aiDetect.check')) return response;
@@ -59,6 +59,13 @@ describe('aiDetect.check retries through the SDK against a real server', () => {
     expect(keys.slice(2)).toEqual(['order-42-check', 'order-42-check']);
     expect(again).toEqual({ ...mine, replayed: true });
     expect((await client.aiDetect.usage.query()).used).toBe(3);
+  });
+
+  it('sends no key of its own with retries turned off (a key buys nothing then), and the caller’s own key still', async () => {
+    const { client, keys } = clientFor('sdk_idem_off', 0, 0);
+    await client.aiDetect.check.mutate(image('sdk-off'));
+    await client.aiDetect.check.mutate({ ...image('sdk-off'), idempotencyKey: 'mine' });
+    expect(keys).toEqual([undefined, 'mine']);
   });
 
   it('does not retry a refusal: the caller gets IDEMPOTENCY_KEY_REUSED at once', async () => {

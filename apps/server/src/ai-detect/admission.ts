@@ -1,5 +1,6 @@
 import type { UsageLedger, UsageRecord } from '../billing/ports.js';
 import type { Store } from '../store/ports.js';
+import { isStoreUnavailable } from '../store/store.js';
 import type { Rows } from '../store/rows.js';
 import type { Answer } from './answers.js';
 import type { CheckTerms } from './limits.js';
@@ -113,7 +114,8 @@ function grouped(store: Store): Call {
         if (rows.length !== group.length) throw new Error(`ai_detect_admit returned ${rows.length} rows for ${group.length} checks`);
         group.forEach((call, i) => call.resolve(rows[i]!));
       } catch (error) {
-        if (group.length === 1) group[0]!.reject(error);
+        // An unreachable store would fail each check too, one connect timeout after another.
+        if (group.length === 1 || isStoreUnavailable(error)) for (const call of group) call.reject(error);
         // The group was one statement, so none of it was kept: each check goes again on its own, and
         // one check's failure stays its own instead of failing the checks that arrived beside it.
         else for (const call of group) await single(call.params).then(call.resolve, call.reject);

@@ -34,6 +34,8 @@ export interface AiDetectionDeps {
   now?: () => Date;
   /** Claim lease for the cross-replica single flight (a dead replica's claim is taken over after it). */
   claimLeaseMs?: number;
+  /** An idempotency key's claim lease (idempotency.ts; renewed while its check runs). */
+  keyLeaseMs?: number;
   /** How long a request waits for another replica's upstream call before giving up. */
   waitTimeoutMs?: number;
 }
@@ -72,7 +74,7 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
     store: deps.store,
     log: deps.log,
     now,
-    ...(deps.claimLeaseMs === undefined ? {} : { claimLeaseMs: deps.claimLeaseMs }),
+    ...(deps.keyLeaseMs === undefined ? {} : { claimLeaseMs: deps.keyLeaseMs }),
     ...(deps.waitTimeoutMs === undefined ? {} : { waitTimeoutMs: deps.waitTimeoutMs }),
   });
   const verdicts = createVerdictCache(deps.store, {

@@ -14,7 +14,7 @@ export function wireAiDetection(
   store: Store,
   billing: Pick<AiDetectionDeps, 'catalog' | 'subscriptions' | 'usage'>,
   log: LogPort,
-  overrides: Partial<Pick<AiDetectionDeps, 'detector' | 'fetch' | 'now' | 'claimLeaseMs'>> = {},
+  overrides: Partial<Pick<AiDetectionDeps, 'detector' | 'fetch' | 'now' | 'keyLeaseMs'>> = {},
 ): AiDetection {
   return createAiDetection({
     store,
@@ -26,6 +26,6 @@ export function wireAiDetection(
     log,
     ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
     ...(overrides.now ? { now: overrides.now } : {}),
-    ...(overrides.claimLeaseMs ? { claimLeaseMs: overrides.claimLeaseMs } : {}),
+    ...(overrides.keyLeaseMs === undefined ? {} : { keyLeaseMs: overrides.keyLeaseMs }),
   });
 }

@@ -130,6 +130,9 @@ function fromTrpcError(error: TRPCError): AppError {
 }
 
 /** Whatever was thrown, as the AppError the client gets: unknown failures become a generic INTERNAL. */
+/** The Retry-After value for a wait of `seconds`: whole seconds, at least 1. */
+export const retryAfterHeader = (seconds: number): string => String(Math.max(1, Math.ceil(seconds)));
+
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof TRPCError) return fromTrpcError(error);
@@ -177,7 +180,7 @@ export function trpcPathOf(req: Request): string | null {
 /** Answers an error in the shape of the route it came to (tRPC envelope under /trpc, REST elsewhere). */
 export function sendError(res: Response, requestId: string, error: AppError): void {
   const req = res.req;
-  if (error.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
+  if (error.retryAfterSeconds !== undefined) res.setHeader('retry-after', retryAfterHeader(error.retryAfterSeconds));
   // A body we stopped reading is not drained: closing is the only way to stop a client still sending.
   if (!req.complete) res.setHeader('connection', 'close');
   if (isTrpcRequest(req)) res.status(error.httpStatus).json(trpcErrorBody(error, requestId, trpcPathOf(req)));

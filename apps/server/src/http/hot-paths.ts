@@ -1,9 +1,8 @@
 import { aiDetectCheckInputSchema } from '@verifieddit/contracts';
 import type { Request, RequestHandler, Response } from 'express';
 import { createContext, type Services } from '../context.js';
-import { AppError } from '../errors.js';
 import type { LogPort } from '../logger.js';
-import { isUnexpected, trpcErrorBody } from './errors.js';
+import { isUnexpected, retryAfterHeader, toAppError, trpcErrorBody } from './errors.js';
 
 const PATH = '/billing.subscriptionStatus';
 /** The batch link's inputs for one call of a procedure without input. */
@@ -43,12 +42,7 @@ export function hotPaths(services: Services): RequestHandler {
     services.auth
       .authenticate(ctx.authorization, ctx.log)
       .then((user) => services.billing.subscriptionStatus(user.id))
-      .then((status) => {
-        res.setHeader('vary', 'trpc-accept, accept');
-        res.setHeader('content-type', 'application/json');
-        const one = `{"result":{"data":${JSON.stringify(status)}}}`;
-        res.end(batch ? `[${one}]` : one);
-      }, () => next());
+      .then((status) => answer(res, batch, 200, `{"result":{"data":${JSON.stringify(status)}}}`), () => next());
   };
 }
 
@@ -73,10 +67,10 @@ function answer(res: Response, batch: boolean, status: number, one: string): voi
 
 /** A failed check as tRPC answers and logs it (app.ts's onError and responseMeta, trpc.ts's errorFormatter). */
 function answerFailure(req: Request, res: Response, batch: boolean, error: unknown): void {
-  const known = error instanceof AppError ? error : new AppError('INTERNAL', 'Internal error', { cause: error });
+  const known = toAppError(error);
   if (isUnexpected(known)) req.log.error({ err: error, path: CHECK_PROCEDURE }, 'procedure failed');
   else if (known.httpStatus >= 500) req.log.error({ err: error, code: known.code, path: CHECK_PROCEDURE }, 'procedure failed');
-  if (known.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(Math.max(1, Math.ceil(known.retryAfterSeconds))));
+  if (known.retryAfterSeconds !== undefined) res.setHeader('retry-after', retryAfterHeader(known.retryAfterSeconds));
   answer(res, batch, known.httpStatus, JSON.stringify({ error: trpcErrorBody(known, req.id, CHECK_PROCEDURE).error }));
 }
 

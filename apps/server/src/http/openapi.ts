@@ -1,4 +1,4 @@
-import { errorBodySchema } from '@verifieddit/contracts';
+import { errorBodySchema, idempotencyKeySchema } from '@verifieddit/contracts';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { procedureAt, procedureBodyLimit, REST_ALIASES, type RestAlias } from './aliases.js';
@@ -32,7 +32,7 @@ const IDEMPOTENCY_KEY_PARAMETER = {
   name: 'Idempotency-Key',
   in: 'header',
   required: false,
-  schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
+  schema: schema(idempotencyKeySchema, 'input'),
   description: 'Same as `idempotencyKey` in the body (give one, or both alike): a retry with the same key and request within 24 h is answered, not charged, again',
 };
 

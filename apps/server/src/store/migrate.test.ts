@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { storeTargets, type TestStore } from '../testing/stores.js';
 import type { Store } from './ports.js';
 import type { Rows } from './rows.js';
-import { migrate } from './migrate.js';
+import { migrate, MIGRATION_LOCK_KEY } from './migrate.js';
 import { migrations, type Migration } from './migrations.js';
 
 const table = (id: string): Migration => ({ id, sql: `CREATE TABLE t_${id} (id int)` });
@@ -105,7 +105,7 @@ describe.each(storeTargets.filter((target) => target.name === 'postgres'))('an u
     await replica.connect();
     try {
       // Another replica migrating (or stuck): the locked path would wait here until the test times out.
-      await replica.query('SELECT pg_advisory_lock(724115001)');
+      await replica.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
       const result = await migrate(t.store);
       expect(result.applied).toEqual([]);
       expect([...result.alreadyApplied].sort()).toEqual(migrations.map((m) => m.id).sort());

@@ -3,7 +3,7 @@ import type { Session, Store } from './ports.js';
 import type { Rows } from './rows.js';
 
 /** Arbitrary but fixed: every replica must use the same key so only one migrates at a time. */
-const MIGRATION_LOCK_KEY = 724_115_001;
+export const MIGRATION_LOCK_KEY = 724_115_001;
 
 export interface MigrationResult {
   applied: string[];

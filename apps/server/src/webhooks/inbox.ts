@@ -68,7 +68,7 @@ export class WebhookInbox {
   readonly leaseMs: number;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
-  private recorder?: ReturnType<typeof groupedRecorder>;
+  private readonly recorder: ReturnType<typeof groupedRecorder>;
 
   constructor(
     private readonly store: Store,
@@ -79,6 +79,7 @@ export class WebhookInbox {
     this.baseDelayMs = options.baseDelayMs ?? 5_000;
     // Above the worst case of one processing: a Stripe read is at most 3 attempts of 20 s plus backoff.
     this.leaseMs = options.leaseMs ?? 120_000;
+    this.recorder = groupedRecorder(store, this);
   }
 
   /**
@@ -107,7 +108,6 @@ export class WebhookInbox {
 
   /** Stores a new event and applies its update in one statement, shared with the deliveries beside it (see record-group.ts). */
   recordApplied(event: VerifiedEvent, update: SubscriptionUpdate, writer: Pick<SubscriptionWriter, 'embed'>): Promise<RecordedAndApplied> {
-    this.recorder ??= groupedRecorder(this.store, this);
     return this.recorder(event, update, writer);
   }
 

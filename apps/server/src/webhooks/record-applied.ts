@@ -17,7 +17,7 @@ export interface RecordedAndApplied {
 }
 
 /** An event to store and the update it applies. */
-export interface EventAndUpdate {
+interface EventAndUpdate {
   event: VerifiedEvent;
   update: SubscriptionUpdate;
 }

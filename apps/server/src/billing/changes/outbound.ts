@@ -52,7 +52,7 @@ type PublishedField = { [K in keyof typeof PUBLISHED]: (typeof PUBLISHED)[K] ext
 const PUBLISHED_FIELDS = (Object.keys(PUBLISHED) as (keyof typeof PUBLISHED)[]).filter((field): field is PublishedField => PUBLISHED[field]);
 
 /** The `data` of a posted event: the published fields, dates as ISO strings. */
-export type OutboundUpdate = Omit<Pick<SubscriptionUpdate, PublishedField>, 'currentPeriodEnd'> & { currentPeriodEnd: string | null };
+type OutboundUpdate = Omit<Pick<SubscriptionUpdate, PublishedField>, 'currentPeriodEnd'> & { currentPeriodEnd: string | null };
 
 export function outboundUpdate(update: SubscriptionUpdate): OutboundUpdate {
   const published = Object.fromEntries(PUBLISHED_FIELDS.map((field) => [field, update[field]])) as Pick<SubscriptionUpdate, PublishedField>;

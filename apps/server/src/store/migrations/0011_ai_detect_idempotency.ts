@@ -6,8 +6,8 @@ export const aiDetectIdempotency: Migration = {
       -- Idempotency keys of AI-detection checks (ai-detect/idempotency.ts): one row per (account, key),
       -- so a retried check is charged once and answered the same, on every replica. A row is 'pending'
       -- while one request holds its claim (claim_token, until claimed_until: a dead replica's claim is
-      -- taken over after it) and 'done' with the answer given; a failed check deletes its row, so its
-      -- retry runs again. fingerprint says which request the key was made for (the image's SHA-256, or
+      -- taken over after it) and 'done' with the answer given; a failed check releases its claim
+      -- (claimed_until -infinity; fingerprint and charge_id kept), so a retry of it takes the claim over. fingerprint says which request the key was made for (the image's SHA-256, or
       -- the URL's), so the key cannot be reused for another one. charge_id names the check's charge
       -- (its usage-ledger key ends with it): a takeover writes the same ledger row, so the meter counts it once.
       CREATE TABLE ai_detect_idempotency_keys (
