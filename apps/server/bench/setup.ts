@@ -38,6 +38,8 @@ export interface BenchStore {
   kind: StoreKind;
   /** Env that points the server at this store. */
   env: Record<string, string>;
+  /** PGlite only: the database folder inside DATA_DIR (the floor row opens it directly). */
+  pgliteDir?: string;
   /** Opens it from the bench process (PGlite: only while no server holds the folder). */
   open(): Promise<Store>;
   dispose(): Promise<void>;
@@ -60,7 +62,7 @@ export async function prepareStore(kind: StoreKind, scratch: string): Promise<Be
     await migrate(store);
     await new StoreCatalog(store).put(BENCH_CATALOG);
     await store.close();
-    return { kind, env: { DATA_DIR: dataDir }, open, dispose: async () => rmSync(dataDir, { recursive: true, force: true }) };
+    return { kind, env: { DATA_DIR: dataDir }, pgliteDir: join(dataDir, 'pglite'), open, dispose: async () => rmSync(dataDir, { recursive: true, force: true }) };
   }
   const adminUrl = process.env.BENCH_DATABASE_URL!;
   const name = `vd_bench_${Date.now().toString(36)}`;
