@@ -49,6 +49,31 @@ describe('answering while the store opens', () => {
     expect(await (await fetch(`${running.url}/health`)).json()).toEqual({ status: 'ok', real: true });
   });
 
+  it('serves the early routes as soon as they resolve, requests that waited for them included, while the rest still waits', async () => {
+    const ready = deferred<express.Express>();
+    const early = deferred<express.RequestHandler | undefined>();
+    const starting = startingApp({ version: '1.2.3', role: 'all', startedAt: Date.now(), ready: ready.promise, early: early.promise });
+    running = await listen(starting, 0, '127.0.0.1');
+    const post = (path: string) => fetch(`${running!.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":1}' });
+    const answered: string[] = [];
+    const waited = post('/webhook').then(async (res) => (answered.push('waited'), res.json()));
+    const other = post('/elsewhere').then(async (res) => (answered.push('other'), res.json()));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(answered).toEqual([]);
+
+    const routes = express.Router();
+    routes.post('/webhook', express.json(), (req, res) => void res.json({ handledBy: 'early', body: req.body as unknown }));
+    early.resolve(routes);
+    expect(await waited).toEqual({ handledBy: 'early', body: { n: 1 } });
+    expect(await (await post('/webhook')).json()).toEqual({ handledBy: 'early', body: { n: 1 } });
+    expect(answered).toEqual(['waited']);
+
+    const real = realApp();
+    real.post('/elsewhere', express.json(), (req, res) => void res.json({ handledBy: 'real', body: req.body as unknown }));
+    ready.resolve(real);
+    expect(await other).toEqual({ handledBy: 'real', body: { n: 1 } });
+  });
+
   it('answers 503 NOT_READY with Retry-After when the store takes longer than the wait', async () => {
     const early = startingApp({ version: '1.2.3', role: 'all', startedAt: Date.now(), ready: new Promise(() => {}), waitMs: 100 });
     running = await listen(early, 0, '127.0.0.1');
