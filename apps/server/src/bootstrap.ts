@@ -4,9 +4,7 @@ import type { AiDetection } from './ai-detect/ports.js';
 import type { AiDetectionDeps } from './ai-detect/service.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import type { Authenticator } from './auth/ports.js';
-import type { BillingProvider, CatalogPort, UsageMeter } from './billing/ports.js';
-import { wireBilling, type BillingWiring } from './billing/wiring.js';
-import type { SubscriptionChanges } from './billing/changes/ports.js';
+import type { BillingWiring } from './billing/wiring.js';
 import type { Config } from './config.js';
 import { APP_VERSION } from './version.js';
 import type { Services } from './context.js';
@@ -14,15 +12,12 @@ import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { dutiesOf, startBackgroundWorkers, type BackgroundWorker, type RunningWorkers } from './roles.js';
 import type { Store } from './store/ports.js';
-import type { ServerStore } from './store/server-store.js';
-import type { InboxOptions } from './webhooks/inbox.js';
-import { localWebhookSecret, usesLocalWebhookSecret } from './webhooks/local-secret.js';
-import { wireWebhooks, type WebhookWiring } from './webhooks/wiring.js';
+import type { WebhookWiring } from './webhooks/wiring.js';
 import { startRecoveryJob } from './webhooks/recovery-job.js';
 import { startChangeHistoryPruning } from './billing/changes/status-streams.js';
 import { startIdempotencyKeyPurge } from './ai-detect/idempotency.js';
 import { startSubscriptionEvents } from './billing/changes/outbound.js';
-
+import { wireWebhooksFirst, type WebhooksFirst, type WebhooksFirstOverrides, type WebhooksFirstWiring } from './webhooks-first.js';
 
 export interface Wiring {
   services: Services;
@@ -41,30 +36,20 @@ export interface Runtime extends Wiring {
 }
 
 /** Seams tests use to swap an outside system for a double; production passes none. */
-export interface WiringOverrides {
-  billingProvider?: BillingProvider;
-  catalog?: CatalogPort;
+export interface WiringOverrides extends WebhooksFirstOverrides {
   authenticator?: Authenticator;
-  /** Where usage is metered (default: Stripe meter events with a key, else the ledger alone). */
-  meter?: UsageMeter;
   aiDetect?: Partial<Pick<AiDetectionDeps, 'detector' | 'fetch' | 'now' | 'keyLeaseMs'>>;
-  webhookInbox?: InboxOptions;
-  /** The change bus (buildRuntime opens the PostgreSQL one); in-process when absent. */
-  changes?: SubscriptionChanges;
 }
 
 /** Wires every domain over an open store; each domain's wiring.ts picks its implementations. */
 export function wire(config: Config, store: Store, logger: Logger, overrides: WiringOverrides = {}): Wiring {
-  const billing = wireBilling(config, store, logger, {
-    ...(overrides.meter ? { meter: overrides.meter } : {}),
-    ...(overrides.billingProvider ? { provider: overrides.billingProvider } : {}),
-    ...(overrides.catalog ? { catalog: overrides.catalog } : {}),
-    ...(overrides.changes ? { changes: overrides.changes } : {}),
-  });
-  logger.info({ provider: billing.provider.name }, 'billing provider selected');
+  return wireRest(config, store, logger, wireWebhooksFirst(config, store, logger, overrides), overrides);
+}
+
+/** Everything a webhook delivery does not need, over the billing and webhooks webhooks-first.ts wired. */
+function wireRest(config: Config, store: Store, logger: Logger, { billing, webhooks }: WebhooksFirstWiring, overrides: WiringOverrides): Wiring {
   // Quotas read entitlements through the same cache as billing.subscriptionStatus.
   const aiDetect = wireAiDetection(config, store, { ...billing, subscriptions: billing.statuses }, logger, overrides.aiDetect);
-  const webhooks = wireWebhooks(config, store, billing, logger, overrides.webhookInbox);
   const metrics = createMetrics({ store, budget: () => aiDetect.budget(), log: logger });
   const services: Services = {
     version: APP_VERSION,
@@ -78,16 +63,13 @@ export function wire(config: Config, store: Store, logger: Logger, overrides: Wi
   return { services, billing, aiDetect, webhooks, metrics, mounts: [{ path: '/', handler: webhooks.router }, ...billing.mounts] };
 }
 
-/** Wires every port over the store main.ts started opening (see openServerStore) and starts the role's workers. */
-export async function buildRuntime(config: Config, logger: Logger, opening: Promise<ServerStore>): Promise<Runtime> {
-  const { store, changes } = await opening;
-  if (usesLocalWebhookSecret(config)) {
-    // Development without STRIPE_WEBHOOK_SECRET: /webhook verifies with the local secret the
-    // `webhooks trigger` command signs with (kept in the store, never logged).
-    const secret = await localWebhookSecret(store);
-    config = { ...config, stripe: { ...config.stripe, webhookSecrets: [secret] }, secrets: [...config.secrets, secret] };
-  }
-  const wiring = wire(config, store, logger, { changes });
+/**
+ * Wires the rest of the server over what webhooks-first.ts wired (the same billing and webhook
+ * instances: one inbox and processor per process) and starts the role's workers.
+ */
+export function buildRuntime(first: WebhooksFirst, logger: Logger): Runtime {
+  const { config, opened: { store, changes } } = first;
+  const wiring = wireRest(config, store, logger, first, {});
   const interval = config.workerIntervalMs;
   // Every periodic job is listed here and started (or not) by the role, in one place.
   const background: BackgroundWorker[] = [

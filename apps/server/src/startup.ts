@@ -1,0 +1,80 @@
+import type { startBanner } from './banner.js';
+import type { Runtime } from './bootstrap.js';
+import type { Config } from './config.js';
+import { handOver, startingApp } from './http/starting.js';
+import type { Logger } from './logger.js';
+import { listen, type RunningServer } from './server.js';
+import type { ServerStore } from './store/server-store.js';
+import { APP_VERSION } from './version.js';
+
+/**
+ * Everything a webhook delivery does not need (AI detection, metrics, the tRPC app, OpenAPI) is loaded
+ * after the webhook routes are served: the bundle is split, so a replica scaled from zero answers
+ * Stripe once Express, the store and billing are compiled and the store is migrated, not after the
+ * whole server is (most of a cold start on Node is compiling).
+ */
+const loadRest = () => Promise.all([import('./bootstrap.js'), import('./app.js'), import('./banner.js')]);
+
+/** The longest the rest of the server waits for the deliveries the webhook routes are answering. */
+const REST_WAITS_FOR_DELIVERIES_MS = 200;
+
+export interface StartOptions {
+  port: number;
+  host?: string;
+  /** Opens the store; default openServerStore (tests hand in an open test store). */
+  open?: () => Promise<ServerStore>;
+  /** Tests hold the rest of the server back until this resolves. */
+  restGate?: Promise<void>;
+}
+
+export interface Started {
+  running: RunningServer;
+  /** Resolves once the full app has taken the server over; rejects if anything failed to open or wire. */
+  serving: Promise<{ runtime: Runtime; startBanner: typeof startBanner }>;
+}
+
+/**
+ * Listens first: /health answers while the store opens and migrates, and requests that need the store
+ * wait for it (src/http/starting.ts). Then, in order: the webhook routes (webhooks-first.ts) as soon
+ * as the store is migrated, then the full app, which takes the server over.
+ */
+export async function startServer(config: Config, logger: Logger, options: StartOptions): Promise<Started> {
+  // The store starts opening, migrating and opening its change bus first: its database round trips
+  // (and PGlite's WebAssembly compile, off the main thread) overlap compiling the webhook pieces.
+  // Those are loaded only once the store's module is (on PostgreSQL, its first round trip is then on
+  // its way): loaded together, the store's small chunk waited behind their compile.
+  const storeModule = options.open ? undefined : import('./store/server-store.js');
+  const opening = options.open ? options.open() : storeModule!.then(({ openServerStore }) => openServerStore(config, logger));
+  opening.catch(() => undefined);
+  const first = Promise.resolve(storeModule)
+    .then(() => import('./webhooks-first.js'))
+    .then(({ startWebhooksFirst }) => startWebhooksFirst(config, logger, opening));
+  first.catch(() => undefined);
+  const starting = first.then(async (wired) => {
+    await options.restGate;
+    await wired.early?.answered(REST_WAITS_FOR_DELIVERIES_MS);
+    const [{ buildRuntime }, { createApp }, banner] = await loadRest();
+    const runtime = buildRuntime(wired, logger);
+    const app = createApp({
+      logger,
+      services: runtime.services,
+      mounts: runtime.mounts,
+      role: { name: config.role, workers: runtime.workers.names },
+      metrics: { metrics: runtime.metrics, token: config.metricsToken },
+    });
+    return { runtime, app, startBanner: banner.startBanner };
+  });
+  const early = startingApp({
+    version: APP_VERSION,
+    role: config.role,
+    startedAt: Date.now(),
+    ready: starting.then((s) => s.app),
+    early: first.then((wired) => wired.early?.routes),
+  });
+  const running = await listen(early, options.port, options.host);
+  const serving = starting.then(({ runtime, app, startBanner }) => {
+    handOver(running.server, early, app);
+    return { runtime, startBanner };
+  });
+  return { running, serving };
+}
