@@ -1,23 +1,19 @@
 import type { SubscriptionUpdate, SubscriptionWriter, VerifiedEvent } from '../billing/ports.js';
 import type { Store } from '../store/ports.js';
 import { isStoreUnavailable } from '../store/store.js';
+import { turnGroups, type GroupStatement, type Pending } from '../store/turn-groups.js';
 import { recordApplied, type RecordedAndApplied } from './record-applied.js';
 
 type Writer = Pick<SubscriptionWriter, 'embed'>;
 
-interface Waiting {
+interface Waiting extends Pending<RecordedAndApplied> {
   event: VerifiedEvent;
   update: SubscriptionUpdate;
   writer: Writer;
-  resolve: (recorded: RecordedAndApplied) => void;
-  reject: (error: unknown) => void;
 }
 
 /** At most this many events in one statement. */
 const MAX_GROUP = 64;
-
-/** Resolves after the event loop's next turn, once the deliveries read meanwhile have reached this point. */
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const byAccount = (a: Waiting, b: Waiting) => (a.update.accountId < b.update.accountId ? -1 : a.update.accountId > b.update.accountId ? 1 : 0);
 
@@ -45,24 +41,24 @@ function nextGroup(waiting: Waiting[]): { group: Waiting[]; rest: Waiting[] } {
   return { group: group.sort(byAccount), rest };
 }
 
-/** How long a group's statement may take before its deliveries are refused (well under the time Stripe waits for an answer). */
-const DEADLINE_MS = 10_000;
-
 /**
- * `work`, or a store-unavailable error (isStoreUnavailable: its code) once `ms` pass: a statement on a
- * half-open connection never settles, and one group in flight per process would stall every delivery
- * behind it. The abandoned statement's late result is dropped and its failure swallowed. If it commits
- * after all, nothing is lost or doubled: its deliveries were not acknowledged by it, and their long way
- * or redelivery finds the event id in the inbox (a duplicate), or stored it first, when the late upsert
- * finds the row (ON CONFLICT DO NOTHING) and the long way's apply is a duplicate by the upsert's ordering.
+ * A failed group's events each on its own, so one event's failure stays its own; once the store proves
+ * unreachable (or misses the deadline), the rest fail with it instead of waiting out one more each.
  */
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  work.catch(() => {});
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`the store did not answer a webhook group's statement within ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
-  });
-  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+async function oneByOne(group: Waiting[], statement: GroupStatement<Waiting, RecordedAndApplied>) {
+  let unavailable: { error: unknown } | undefined;
+  for (const item of group) {
+    if (unavailable) {
+      item.reject(unavailable.error);
+      continue;
+    }
+    try {
+      item.resolve((await statement([item]))[0]!);
+    } catch (error) {
+      if (isStoreUnavailable(error)) unavailable = { error };
+      item.reject(error);
+    }
+  }
 }
 
 /**
@@ -76,48 +72,19 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
  * own, so one event's failure stays its own (its delivery then takes the long way) and never fails the
  * events that arrived beside it; unless the store is unreachable or misses the deadline, when the
  * group's deliveries fail together (each takes the long way, refused with 503 if that fails too).
+ * A statement past its deadline (store/turn-groups.ts) that commits after all loses or doubles nothing:
+ * its deliveries were not acknowledged by it, and their long way or redelivery finds the event id in the
+ * inbox (a duplicate), or stored it first, when the late upsert finds the row (ON CONFLICT DO NOTHING)
+ * and the long way's apply is a duplicate by the upsert's ordering.
  */
 export function groupedRecorder(store: Store, lease: { workerId: string; leaseMs: number }, options: { deadlineMs?: number } = {}) {
-  let waiting: Waiting[] = [];
-  let busy = false;
-  const statement = (items: Waiting[]) => withDeadline(recordApplied(store, lease, items, items[0]!.writer), options.deadlineMs ?? DEADLINE_MS);
-  /** Each event of a failed group on its own; once the store proves unreachable, the rest fail with it (no connect timeout each). */
-  async function oneByOne(group: Waiting[]) {
-    let unavailable: { error: unknown } | undefined;
-    for (const item of group) {
-      if (unavailable) {
-        item.reject(unavailable.error);
-        continue;
-      }
-      try {
-        item.resolve((await statement([item]))[0]!);
-      } catch (error) {
-        if (isStoreUnavailable(error)) unavailable = { error };
-        item.reject(error);
-      }
-    }
-  }
-  async function drain() {
-    await nextTurn();
-    while (waiting.length) {
-      const { group, rest } = nextGroup(waiting);
-      waiting = rest;
-      try {
-        (await statement(group)).forEach((recorded, i) => group[i]!.resolve(recorded));
-      } catch (error) {
-        // An unreachable store fails each event alone too, one connect timeout after another: fail them together.
-        if (group.length === 1 || isStoreUnavailable(error)) for (const item of group) item.reject(error);
-        else await oneByOne(group);
-      }
-      if (!waiting.length) await nextTurn();
-    }
-    busy = false;
-  }
+  const add = turnGroups<Waiting, RecordedAndApplied>({
+    take: nextGroup,
+    run: (items) => recordApplied(store, lease, items, items[0]!.writer),
+    retry: oneByOne,
+    what: "a webhook group's statement",
+    ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
+  });
   return (event: VerifiedEvent, update: SubscriptionUpdate, writer: Writer): Promise<RecordedAndApplied> =>
-    new Promise((resolve, reject) => {
-      waiting.push({ event, update, writer, resolve, reject });
-      if (busy) return;
-      busy = true;
-      void drain();
-    });
+    new Promise((resolve, reject) => add({ event, update, writer, resolve, reject }));
 }
