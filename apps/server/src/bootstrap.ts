@@ -38,7 +38,7 @@ export interface Runtime extends Wiring {
 /** Seams tests use to swap an outside system for a double; production passes none. */
 export interface WiringOverrides extends WebhooksFirstOverrides {
   authenticator?: Authenticator;
-  aiDetect?: Partial<Pick<AiDetectionDeps, 'detector' | 'fetch' | 'now' | 'keyLeaseMs'>>;
+  aiDetect?: Partial<Pick<AiDetectionDeps, 'detector' | 'fetch' | 'now' | 'keyLeaseMs' | 'admissionDeadlineMs'>>;
 }
 
 /** Wires every domain over an open store; each domain's wiring.ts picks its implementations. */

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wire } from '../bootstrap.js';
 import { loadConfig } from '../config.js';
 import { AppError } from '../errors.js';
-import type { Session, Store } from '../store/ports.js';
+import type { QueryOptions, Session, Store } from '../store/ports.js';
+import { isStoreUnavailable } from '../store/store.js';
 import { captureLogger } from '../testing/harness.js';
 import { pngVariant } from '../testing/images.js';
 import { openReplica, storeTargets, type TestStore } from '../testing/stores.js';
@@ -34,11 +35,11 @@ function counting(store: Store): { store: Store; statements: string[] } {
 }
 
 let month = 0;
-function service(store: Store, env: Record<string, string> = {}) {
+function service(store: Store, env: Record<string, string> = {}, admission: { admissionDeadlineMs?: number } = {}) {
   // A month of its own per service keeps quotas of tests apart on one store.
   const at = new Date(Date.UTC(2040 + month++, 0, 15));
   const config = loadConfig({ NODE_ENV: 'test', AI_DETECT_RATE_BURST: '100', ...env });
-  const wiring = wire(config, store, captureLogger().logger, { aiDetect: { now: () => at } });
+  const wiring = wire(config, store, captureLogger().logger, { aiDetect: { now: () => at, ...admission } });
   const check = (userId: string, image: Buffer) => wiring.aiDetect.check({ userId, requestId: 'req_admission', input: { image: image.toString('base64'), mimeType: 'image/png' } });
   return { check, usage: (userId: string) => wiring.aiDetect.usage(userId) };
 }
@@ -174,6 +175,43 @@ describe.each(storeTargets)('one round trip per cached detection on $name', (tar
       await t.store.query('DROP TRIGGER refuse_isolated ON usage_ledger');
       await t.store.query('DROP FUNCTION refuse_isolated()');
     }
+  });
+
+  it('fails the checks of an admission statement that never answers at the deadline, as an unreachable store, and admits the checks behind it', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((done) => (release = done));
+    let late: Promise<unknown> | undefined;
+    let carried: string[] = [];
+    const stuck: Store = Object.assign(Object.create(t.store) as Store, {
+      query: (text: string, params?: unknown[], options?: QueryOptions) => {
+        // The first admission of the stuck accounts hangs, as on a half-open connection, until released.
+        if (late || !text.includes('ai_detect_admit') || !JSON.stringify(params).includes('"stuck_')) return t.store.query(text, params, options);
+        carried = [params![0]!].flat() as string[];
+        return (late = released.then(() => t.store.query(text, params, options)));
+      },
+    });
+    const s = service(stuck, {}, { admissionDeadlineMs: 1_000 });
+    const image = pngVariant(`${target.name}:stuck`);
+    await s.check('seed_of_stuck', image);
+    const started = Date.now();
+    const accounts = ['stuck_0', 'stuck_1', 'stuck_2'];
+    const checks = Promise.allSettled(accounts.map((account) => s.check(account, image)));
+    while (!late) await new Promise((done) => setTimeout(done, 5));
+    // Arrives while the stuck statement is in flight: it waits for the next group, behind it.
+    const behind = s.check('behind_stuck', image);
+    const outcomes = await checks;
+    // The checks the stuck statement carried fail together (the rest of them arrived a turn later, behind it).
+    expect(carried.length).toBeGreaterThan(0);
+    for (const [i, outcome] of outcomes.entries()) {
+      if (carried.includes(accounts[i]!)) expect(outcome.status === 'rejected' && isStoreUnavailable(outcome.reason) && outcome.reason).toMatchObject({ code: 'ETIMEDOUT' });
+      else expect(outcome).toMatchObject({ status: 'fulfilled', value: { cached: false } });
+    }
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await behind).toMatchObject({ cached: false });
+    expect(await ledgerRows('behind_stuck')).toBe(1);
+    expect((await s.check('after_stuck', image)).cached).toBe(false);
+    release();
+    await late;
   });
 
   it('two replicas admitting groups of the same accounts in opposite orders at once: every check answered and counted once', async () => {

@@ -1,6 +1,6 @@
 import type { UsageLedger, UsageRecord } from '../billing/ports.js';
 import type { Store } from '../store/ports.js';
-import { isStoreUnavailable } from '../store/store.js';
+import { turnGroups, type Pending } from '../store/turn-groups.js';
 import type { Rows } from '../store/rows.js';
 import type { Answer } from './answers.js';
 import type { CheckTerms } from './limits.js';
@@ -70,72 +70,52 @@ const MAX_GROUP = 64;
 type Params = (string | number | null)[];
 type Call = (params: Params) => Promise<AdmissionRow>;
 
-/** One statement for one check. Prepared: each connection parses the call once. */
-const oneByOne = (store: Store): Call => async (params) => {
-  const [row] = await store.query<AdmissionRow>(ADMIT, params, { prepared: true });
-  if (!row) throw new Error('ai_detect_admit returned no row');
-  return row;
-};
-
-/** Resolves after the event loop's next turn, once the I/O that arrived meanwhile has been read. */
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-type Waiting = { params: Params; resolve: (row: AdmissionRow) => void; reject: (error: unknown) => void };
+type Waiting = Pending<AdmissionRow> & { params: Params };
 const byAccount = (a: Waiting, b: Waiting) => (a.params[0]! < b.params[0]! ? -1 : a.params[0]! > b.params[0]! ? 1 : 0);
 
+/** The next group: the first checks in arrival order, ordered by account (stably: one account's checks keep their order). */
+const firstChecks = (waiting: Waiting[]) => {
+  const group = waiting.slice(0, MAX_GROUP).sort(byAccount);
+  return { group, rest: waiting.slice(group.length) };
+};
+
 /**
- * Checks are collected for one turn of the event loop (the requests read meanwhile reach this point in
- * it) and go in together, as one statement and one commit: on PGlite, which runs one statement at a
- * time, blocking the event loop, and flushes its WAL at every commit, that was most of a cached check's
- * cost; on PostgreSQL it saves a round trip, a socket write and a WAL flush per check. Each check still
- * gets its own function call, so limits hold at their boundary exactly as with one statement per check.
- * A group is ordered by account (stably: one account's checks keep their arrival order), so groups of
- * several replicas take the rows they lock (all keyed by account) in one order and cannot deadlock.
+ * Checks are collected for one turn of the event loop and go in together, as one statement and one
+ * commit (store/turn-groups.ts: one group in flight, a deadline per statement): on PGlite, which runs
+ * one statement at a time, blocking the event loop, and flushes its WAL at every commit, that was most
+ * of a cached check's cost; on PostgreSQL it saves a round trip, a socket write and a WAL flush per
+ * check. Each check still gets its own function call, so limits hold at their boundary exactly as with
+ * one statement per check. A group is ordered by account, so groups of several replicas take the rows
+ * they lock (all keyed by account) in one order and cannot deadlock. A group whose store is unreachable
+ * or misses the deadline fails together (a late commit charges those checks unanswered, as a lost
+ * reply does; a retry with the check's idempotency key is charged once); a group that fails for its
+ * own reasons was not kept, so each check goes again on its own and its failure stays its own.
  */
-function grouped(store: Store): Call {
-  const single = oneByOne(store);
-  let waiting: Waiting[] = [];
-  let busy = false;
-  async function drain() {
-    await nextTurn();
-    while (waiting.length) {
-      const group = waiting.slice(0, MAX_GROUP).sort(byAccount);
-      waiting = waiting.slice(group.length);
-      try {
-        const rows =
-          group.length === 1
-            ? [await single(group[0]!.params)]
-            : await store.query<AdmissionRow>(
-                ADMIT_GROUP,
-                group[0]!.params.map((_, i) => group.map((call) => call.params[i])),
-                // One text whatever the group's size (its parameters are arrays), so it is parsed once.
-                { prepared: true },
-              );
-        if (rows.length !== group.length) throw new Error(`ai_detect_admit returned ${rows.length} rows for ${group.length} checks`);
-        group.forEach((call, i) => call.resolve(rows[i]!));
-      } catch (error) {
-        // An unreachable store would fail each check too, one connect timeout after another.
-        if (group.length === 1 || isStoreUnavailable(error)) for (const call of group) call.reject(error);
-        // The group was one statement, so none of it was kept: each check goes again on its own, and
-        // one check's failure stays its own instead of failing the checks that arrived beside it.
-        else for (const call of group) await single(call.params).then(call.resolve, call.reject);
-      }
-      if (!waiting.length) await nextTurn();
-    }
-    busy = false;
-  }
-  return (params) =>
-    new Promise((resolve, reject) => {
-      waiting.push({ params, resolve, reject });
-      if (busy) return;
-      busy = true;
-      void drain();
-    });
+function grouped(store: Store, deadlineMs: number | undefined): Call {
+  const add = turnGroups<Waiting, AdmissionRow>({
+    take: firstChecks,
+    // One row per check (turnGroups fails a group answered otherwise). Prepared: each connection parses a text once.
+    run: (group) =>
+      group.length === 1
+        ? store.query<AdmissionRow>(ADMIT, group[0]!.params, { prepared: true })
+        : store.query<AdmissionRow>(
+            ADMIT_GROUP,
+            // One text whatever the group's size (its parameters are arrays).
+            group[0]!.params.map((_, i) => group.map((call) => call.params[i])),
+            { prepared: true },
+          ),
+    retry: async (group, statement) => {
+      for (const call of group) await statement([call]).then((rows) => call.resolve(rows[0]!), call.reject);
+    },
+    what: "an admission group's statement",
+    ...(deadlineMs === undefined ? {} : { deadlineMs }),
+  });
+  return (params) => new Promise((resolve, reject) => add({ params, resolve, reject }));
 }
 
 /** The admission of checks into one store. */
-export function admitter(store: Store, ledger: UsageLedger): (request: AdmissionRequest) => Promise<Admission> {
-  const call = grouped(store);
+export function admitter(store: Store, ledger: UsageLedger, options: { deadlineMs?: number } = {}): (request: AdmissionRequest) => Promise<Admission> {
+  const call = grouped(store, options.deadlineMs);
   return async (request) => {
     const { terms, usage } = request;
     const { policy, nowMs } = terms.rate;

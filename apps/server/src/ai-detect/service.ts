@@ -38,6 +38,8 @@ export interface AiDetectionDeps {
   keyLeaseMs?: number;
   /** How long a request waits for another replica's upstream call before giving up. */
   waitTimeoutMs?: number;
+  /** How long a group of admissions' statement may take before its checks fail (admission.ts; default 10 s). */
+  admissionDeadlineMs?: number;
 }
 
 /** The catalog meter detections count towards. */
@@ -68,7 +70,7 @@ function answerOf(verdict: DetectionVerdict, sha256: string, answer: Answer, req
 export function createAiDetection(deps: AiDetectionDeps): AiDetection {
   const now = deps.now ?? (() => new Date());
   const answers = new AnswerLog(deps.store);
-  const admit = admitter(deps.store, deps.usage);
+  const admit = admitter(deps.store, deps.usage, deps.admissionDeadlineMs === undefined ? {} : { deadlineMs: deps.admissionDeadlineMs });
   const limits = createLimits({ store: deps.store, catalog: deps.catalog, subscriptions: deps.subscriptions, config: deps.config, log: deps.log, now });
   const keys = createIdempotency({
     store: deps.store,

@@ -14,7 +14,7 @@ export function wireAiDetection(
   store: Store,
   billing: Pick<AiDetectionDeps, 'catalog' | 'subscriptions' | 'usage'>,
   log: LogPort,
-  overrides: Partial<Pick<AiDetectionDeps, 'detector' | 'fetch' | 'now' | 'keyLeaseMs'>> = {},
+  overrides: Partial<Pick<AiDetectionDeps, 'detector' | 'fetch' | 'now' | 'keyLeaseMs' | 'admissionDeadlineMs'>> = {},
 ): AiDetection {
   return createAiDetection({
     store,
@@ -27,5 +27,6 @@ export function wireAiDetection(
     ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
     ...(overrides.now ? { now: overrides.now } : {}),
     ...(overrides.keyLeaseMs === undefined ? {} : { keyLeaseMs: overrides.keyLeaseMs }),
+    ...(overrides.admissionDeadlineMs === undefined ? {} : { admissionDeadlineMs: overrides.admissionDeadlineMs }),
   });
 }
