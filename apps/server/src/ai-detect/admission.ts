@@ -7,10 +7,11 @@ import type { CheckTerms } from './limits.js';
 import { bucketAt, verdictOf, type CachedVerdict } from './repository.js';
 
 /**
- * A check's way into the store as ONE call of the `ai_detect_admit` function (store/migrations/0010_ai_detect_admit.ts),
+ * A check's way into the store as ONE call of the `ai_detect_admit` function (store/migrations/0012_ai_detect_quota_once.ts; 0010 before it),
  * so a cached detection costs one round trip:
  *  1. take a rate token (unless the caller took it already, before fetching a URL);
- *  2. reserve one check of the monthly quota, only if 1 passed;
+ *  2. reserve one check of the monthly quota, only if 1 passed (a keyed check's reservation is recorded
+ *     under its ledger key, and a retry of that charge finds it and reserves nothing: migration 0012);
  *  3. read the cached verdict for the bytes, only if 2 passed;
  *  4. with a verdict: write the usage ledger row (metered later by the outbox) and record what this
  *     account is told (ai_detection_answers; `cached` only for its own repeat of this very verdict).
@@ -32,6 +33,8 @@ export interface AdmissionRequest {
   usage: Pick<UsageRecord, 'key' | 'meter'>;
   /** When this account is told, if the verdict is news to it. */
   now: Date;
+  /** A keyed check (its charge may be retried): its quota reservation is recorded so a retry takes none. */
+  once: boolean;
 }
 
 export type Admission =
@@ -58,16 +61,16 @@ interface AdmissionRow {
   answered_first_at: Rows['ai_detection_answers']['first_answered_at'] | null;
 }
 
-const ADMIT = 'SELECT * FROM ai_detect_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)';
+const ADMIT = 'SELECT * FROM ai_detect_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)';
 /** The same call for several checks in one statement, in the order given (its parameters as arrays, one element per check). */
-const ADMIT_GROUP = `SELECT a.* FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::float8[], $7::text[], $8::text[], $9::int[], $10::text[], $11::text[], $12::timestamptz[])
-    WITH ORDINALITY AS p(account, sha256, rate_scope, burst, now_ms, per_ms, quota_scope, period, quota_limit, usage_key, event_name, told_at, n)
-  CROSS JOIN LATERAL ai_detect_admit(p.account, p.sha256, p.rate_scope, p.burst, p.now_ms, p.per_ms, p.quota_scope, p.period, p.quota_limit, p.usage_key, p.event_name, p.told_at) a
+const ADMIT_GROUP = `SELECT a.* FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::float8[], $7::text[], $8::text[], $9::int[], $10::text[], $11::text[], $12::timestamptz[], $13::boolean[])
+    WITH ORDINALITY AS p(account, sha256, rate_scope, burst, now_ms, per_ms, quota_scope, period, quota_limit, usage_key, event_name, told_at, once, n)
+  CROSS JOIN LATERAL ai_detect_admit(p.account, p.sha256, p.rate_scope, p.burst, p.now_ms, p.per_ms, p.quota_scope, p.period, p.quota_limit, p.usage_key, p.event_name, p.told_at, p.once) a
   ORDER BY p.n`;
 /** At most this many checks in one statement. */
 const MAX_GROUP = 64;
 
-type Params = (string | number | null)[];
+type Params = (string | number | boolean | null)[];
 type Call = (params: Params) => Promise<AdmissionRow>;
 
 type Waiting = Pending<AdmissionRow> & { params: Params };
@@ -132,6 +135,7 @@ export function admitter(store: Store, ledger: UsageLedger, options: { deadlineM
       usage.key,
       await ledger.eventNameOf(usage.meter),
       request.now.toISOString(),
+      request.once,
     ]);
     if (!row.rate_taken) {
       const before = row.bucket_tokens === null || row.bucket_updated_ms === null ? undefined : { tokens: row.bucket_tokens, updated_ms: row.bucket_updated_ms };

@@ -125,14 +125,17 @@ describe.each(storeTargets)('idempotency keys of AI-detection checks on $name', 
   });
 
   // Last: the purge at a later time drops the other tests' keys too.
-  it('purges a key once it expired, not before', async () => {
+  it('purges a key once it expired, and its quota reservation once no retry can need it', async () => {
     await rest('idem_purge', image('idem-purge'), 'key-purge');
-    const keys = async () =>
-      (await wired.store.store.query<{ n: number }>(`SELECT count(*)::int AS n FROM ai_detect_idempotency_keys WHERE account_id = 'idem_purge'`))[0]!.n;
+    const count = async (sql: string) => (await wired.store.store.query<{ n: number }>(sql))[0]!.n;
+    const keys = () => count(`SELECT count(*)::int AS n FROM ai_detect_idempotency_keys WHERE account_id = 'idem_purge'`);
+    const reservations = () => count(`SELECT count(*)::int AS n FROM ai_detect_quota_charges WHERE usage_key LIKE '%:idem_purge:%'`);
     await purgeExpiredKeys(wired.store.store, now());
-    expect(await keys()).toBe(1);
+    expect([await keys(), await reservations()]).toEqual([1, 1]);
     await purgeExpiredKeys(wired.store.store, new Date(now().getTime() + 24 * HOUR + 1_000));
-    expect(await keys()).toBe(0);
+    expect([await keys(), await reservations()]).toEqual([0, 1]);
+    await purgeExpiredKeys(wired.store.store, new Date(now().getTime() + 25 * HOUR + 1_000));
+    expect(await reservations()).toBe(0);
   });
 });
 

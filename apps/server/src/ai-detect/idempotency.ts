@@ -165,7 +165,8 @@ const PURGE_BATCH = 1_000;
 
 /**
  * Deletes the keys that expired before `before` (an expired key is only ever claimed as new, so its row
- * is dead weight); returns how many. Idempotent: every replica may run it.
+ * is dead weight), and the quota reservations of keyed checks no key can retry any more; returns how
+ * many keys. Idempotent: every replica may run it.
  */
 export async function purgeExpiredKeys(store: Store, before: Date): Promise<number> {
   let purged = 0;
@@ -179,6 +180,16 @@ export async function purgeExpiredKeys(store: Store, before: Date): Promise<numb
       [before.toISOString()],
     );
     purged += rows.length;
+    if (rows.length < PURGE_BATCH) break;
+  }
+  // A keyed check's quota reservation matters while its key can be retried (24 h after the key was made).
+  for (;;) {
+    const rows = await store.query(
+      `DELETE FROM ai_detect_quota_charges WHERE usage_key IN (
+         SELECT usage_key FROM ai_detect_quota_charges WHERE reserved_at < $1::timestamptz - interval '25 hours' LIMIT ${PURGE_BATCH})
+       RETURNING 1`,
+      [before.toISOString()],
+    );
     if (rows.length < PURGE_BATCH) return purged;
   }
 }

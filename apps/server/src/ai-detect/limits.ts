@@ -88,9 +88,14 @@ export function createLimits(deps: LimitsDeps) {
       });
     },
 
-    /** Gives back a reserved check (its detection failed: failures never count). */
-    refund(userId: string, period: string): Promise<void> {
-      return counters.add(userScope(userId), period, -1).catch((undo) => deps.log.error({ err: undo, userId }, 'could not return quota'));
+    /**
+     * Gives back a reserved check (its detection failed: failures never count). A keyed check's
+     * reservation (`onceKey`, its ledger key) may come from an earlier attempt, or be gone already:
+     * it is given back only if recorded, and never once the charge is in the ledger.
+     */
+    refund(userId: string, period: string, onceKey?: string): Promise<void> {
+      const given = onceKey === undefined ? counters.add(userScope(userId), period, -1) : counters.giveBackOnce(userScope(userId), period, onceKey);
+      return given.catch((undo) => deps.log.error({ err: undo, userId }, 'could not return quota'));
     },
 
     /** Runs one upstream call under the global budget: reserved before, returned on failure, corrected after. */

@@ -116,6 +116,17 @@ export class Counters {
     );
   }
 
+  /** Takes back a keyed check's recorded reservation (migration 0012), unless its charge reached the ledger. */
+  async giveBackOnce(scope: string, period: string, usageKey: string): Promise<void> {
+    await this.store.query(
+      `WITH released AS (
+         DELETE FROM ai_detect_quota_charges q WHERE q.usage_key = $3 AND NOT EXISTS (SELECT 1 FROM usage_ledger l WHERE l.key = $3)
+         RETURNING 1)
+       UPDATE usage_counters SET used = GREATEST(0, used - 1) WHERE scope = $1 AND period = $2 AND EXISTS (SELECT 1 FROM released)`,
+      [scope, period, usageKey],
+    );
+  }
+
   async get(scope: string, period: string): Promise<number> {
     const rows = await this.store.query<Pick<Rows['usage_counters'], 'used'>>('SELECT used FROM usage_counters WHERE scope = $1 AND period = $2', [scope, period]);
     return rows[0] ? Number(rows[0].used) : 0;

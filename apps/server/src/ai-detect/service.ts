@@ -120,8 +120,9 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
     }
   }
 
-  /** Admits and charges the check, then answers it; `chargeId` names the charge of a keyed check (idempotency.ts). */
-  async function charged(userId: string, requestId: string, { takenEarly, image }: Prepared, chargeId: ChargeId = randomUUID()): Promise<AiDetectCheckOutput> {
+  /** Admits and charges the check, then answers it; `keyed` names the charge of a keyed check (idempotency.ts). */
+  async function charged(userId: string, requestId: string, { takenEarly, image }: Prepared, keyed?: ChargeId): Promise<AiDetectCheckOutput> {
+    const chargeId = keyed ?? randomUUID();
     const at = now();
     const { bytes, sha256 } = image;
     const terms = await limits.termsOf(userId, at);
@@ -135,7 +136,7 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
       imageSha256: sha256,
       cached,
     });
-    const admission = await admit({ accountId: userId, sha256, terms, takeRate: !takenEarly, usage: usageOf(true), now: at });
+    const admission = await admit({ accountId: userId, sha256, terms, takeRate: !takenEarly, usage: usageOf(true), now: at, once: keyed !== undefined });
     if (admission.kind === 'rate-limited') throw limits.rateLimited(admission.retryAfterSeconds);
     if (admission.kind === 'quota-exceeded') throw limits.quotaExceeded(terms.quota.limit, at);
     if (admission.kind === 'hit') {
@@ -153,7 +154,8 @@ export function createAiDetection(deps: AiDetectionDeps): AiDetection {
     try {
       result = await verdicts.resolve(sha256, upstream);
     } catch (error) {
-      await limits.refund(userId, period);
+      // A keyed check gives back its recorded reservation, whichever attempt made it (see limits.refund).
+      await limits.refund(userId, period, keyed ? usageOf(false).key : undefined);
       throw error;
     }
     // The ledger notes whether this check cost an upstream call; the answer only says what this

@@ -9,6 +9,7 @@ import { jobLeases } from './migrations/0008_job_leases.js';
 import { subscriptionEventOutbox } from './migrations/0009_subscription_event_outbox.js';
 import { aiDetectAdmit } from './migrations/0010_ai_detect_admit.js';
 import { aiDetectIdempotency } from './migrations/0011_ai_detect_idempotency.js';
+import { aiDetectQuotaOnce } from './migrations/0012_ai_detect_quota_once.js';
 
 /**
  * Forward-only SQL migrations, one file each in migrations/, embedded so the bundle carries them and
@@ -35,4 +36,5 @@ export const migrations: Migration[] = [
   subscriptionEventOutbox,
   aiDetectAdmit,
   aiDetectIdempotency,
+  aiDetectQuotaOnce,
 ];

@@ -213,6 +213,16 @@ const aiDetectIdempotencyKeys = pgTable(
   (t) => [primaryKey({ columns: [t.accountId, t.idempotencyKey] }), index('ai_detect_idempotency_keys_expires_idx').on(t.expiresAt)],
 );
 
+/** Quota reservations of keyed checks, by usage-ledger key: a retry reserves nothing again (migration 0012_ai_detect_quota_once). */
+const aiDetectQuotaCharges = pgTable(
+  'ai_detect_quota_charges',
+  {
+    usageKey: text('usage_key').primaryKey(),
+    reservedAt: timestamp('reserved_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('ai_detect_quota_charges_reserved_idx').on(t.reservedAt)],
+);
+
 export const schema = {
   customers,
   subscriptions,
@@ -230,4 +240,5 @@ export const schema = {
   jobLeases,
   subscriptionEventOutbox,
   aiDetectIdempotencyKeys,
+  aiDetectQuotaCharges,
 };
