@@ -1,6 +1,6 @@
 import type { UsageLedger, UsageRecord } from '../billing/ports.js';
 import type { Store } from '../store/ports.js';
-import { turnGroups, type Pending } from '../store/turn-groups.js';
+import { oneAtATime, turnGroups, type Pending } from '../store/turn-groups.js';
 import type { Rows } from '../store/rows.js';
 import type { Answer } from './answers.js';
 import type { CheckTerms } from './limits.js';
@@ -107,9 +107,8 @@ function grouped(store: Store, deadlineMs: number | undefined): Call {
             group[0]!.params.map((_, i) => group.map((call) => call.params[i])),
             { prepared: true },
           ),
-    retry: async (group, statement) => {
-      for (const call of group) await statement([call]).then((rows) => call.resolve(rows[0]!), call.reject);
-    },
+    // Each check alone, stopping at an unreachable store (each would wait out the deadline in turn).
+    retry: oneAtATime,
     what: "an admission group's statement",
     ...(deadlineMs === undefined ? {} : { deadlineMs }),
   });

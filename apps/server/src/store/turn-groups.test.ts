@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isStoreUnavailable } from './store.js';
-import { turnGroups, type GroupStatement, type Pending, type TurnGroupPlan } from './turn-groups.js';
+import { oneAtATime, turnGroups, type GroupStatement, type Pending, type TurnGroupPlan } from './turn-groups.js';
 
 type Item = Pending<string> & { n: number };
 
@@ -119,6 +119,31 @@ describe('turn groups', () => {
     const down = await Promise.allSettled([3, 4].map(q.enqueue));
     expect(down.map((r) => r.status === 'rejected' && isStoreUnavailable(r.reason))).toEqual([true, true]);
     expect(retried).toEqual([[1, 2]]);
+  });
+
+  it('retries a failed group one item at a time, each failure its own, until the store proves unreachable', async () => {
+    const tried: number[] = [];
+    const q = queue(
+      async (group) => {
+        if (group.length > 1) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+        tried.push(group[0]!.n);
+        if (group[0]!.n === 2) throw new Error('item 2 is bad');
+        if (group[0]!.n === 3) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+        return answer(group);
+      },
+      { retry: oneAtATime },
+    );
+    const results = await Promise.allSettled([1, 2, 3, 4, 5].map(q.enqueue));
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([
+      'ok 1',
+      'item 2 is bad',
+      'connect ECONNREFUSED 127.0.0.1:5432',
+      'connect ECONNREFUSED 127.0.0.1:5432',
+      'connect ECONNREFUSED 127.0.0.1:5432',
+    ]);
+    // 4 and 5 were not sent: each would have waited out its own connect timeout or deadline.
+    expect(tried).toEqual([1, 2, 3]);
+    expect([...q.settled.values()]).toEqual([1, 1, 1, 1, 1]);
   });
 
   it('fails a group whose statement answers a different number of rows than it has items', async () => {

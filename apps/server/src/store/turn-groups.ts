@@ -27,6 +27,27 @@ export interface TurnGroupPlan<T extends Pending<R>, R> {
   deadlineMs?: number;
 }
 
+/**
+ * A failed group's items each on its own statement, so one item's failure stays its own; once the store
+ * proves unreachable (or misses the deadline), the rest fail with it instead of waiting out one more
+ * connect timeout or deadline each. The usual `retry`.
+ */
+export async function oneAtATime<T extends Pending<R>, R>(group: T[], statement: GroupStatement<T, R>): Promise<void> {
+  let unavailable: { error: unknown } | undefined;
+  for (const item of group) {
+    if (unavailable) {
+      item.reject(unavailable.error);
+      continue;
+    }
+    try {
+      item.resolve((await statement([item]))[0]!);
+    } catch (error) {
+      if (isStoreUnavailable(error)) unavailable = { error };
+      item.reject(error);
+    }
+  }
+}
+
 /** A group statement's default deadline: well under what a caller waits (Stripe's webhook timeout, an HTTP client's). */
 const GROUP_DEADLINE_MS = 10_000;
 

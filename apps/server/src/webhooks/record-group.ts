@@ -1,7 +1,6 @@
 import type { SubscriptionUpdate, SubscriptionWriter, VerifiedEvent } from '../billing/ports.js';
 import type { Store } from '../store/ports.js';
-import { isStoreUnavailable } from '../store/store.js';
-import { turnGroups, type GroupStatement, type Pending } from '../store/turn-groups.js';
+import { oneAtATime, turnGroups, type Pending } from '../store/turn-groups.js';
 import { recordApplied, type RecordedAndApplied } from './record-applied.js';
 
 type Writer = Pick<SubscriptionWriter, 'embed'>;
@@ -42,26 +41,6 @@ function nextGroup(waiting: Waiting[]): { group: Waiting[]; rest: Waiting[] } {
 }
 
 /**
- * A failed group's events each on its own, so one event's failure stays its own; once the store proves
- * unreachable (or misses the deadline), the rest fail with it instead of waiting out one more each.
- */
-async function oneByOne(group: Waiting[], statement: GroupStatement<Waiting, RecordedAndApplied>) {
-  let unavailable: { error: unknown } | undefined;
-  for (const item of group) {
-    if (unavailable) {
-      item.reject(unavailable.error);
-      continue;
-    }
-    try {
-      item.resolve((await statement([item]))[0]!);
-    } catch (error) {
-      if (isStoreUnavailable(error)) unavailable = { error };
-      item.reject(error);
-    }
-  }
-}
-
-/**
  * Webhook deliveries that reach the store in the same turn of the event loop are stored and applied
  * together: one statement and one commit for the group (a round trip, a socket write and a WAL flush
  * per event saved), each event still with its own gate, upsert and outcome. A group is ordered by
@@ -81,7 +60,7 @@ export function groupedRecorder(store: Store, lease: { workerId: string; leaseMs
   const add = turnGroups<Waiting, RecordedAndApplied>({
     take: nextGroup,
     run: (items) => recordApplied(store, lease, items, items[0]!.writer),
-    retry: oneByOne,
+    retry: oneAtATime,
     what: "a webhook group's statement",
     ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
   });
