@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // error-codes: the codes without zod, for importers that must not load it (the server's start).
+  entry: ['src/index.ts', 'src/error-codes.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

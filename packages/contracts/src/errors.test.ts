@@ -1,5 +1,16 @@
-import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, errorBodySchema, httpStatusOf, isErrorCode } from './errors.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { z } from 'zod';
+import type * as plain from './error-codes.js';
+import {
+  ERROR_CODES,
+  errorBodySchema,
+  httpStatusOf,
+  isErrorCode,
+  type ErrorBody,
+  type errorIssueSchema,
+  type TrpcErrorData,
+  type TrpcErrorEnvelope,
+} from './errors.js';
 
 describe('error codes', () => {
   it('maps every code to an HTTP error status', () => {
@@ -20,5 +31,12 @@ describe('error codes', () => {
   it('rejects an error body with an unknown code', () => {
     const body = { error: { code: 'SOMETHING_ELSE', message: 'x', requestId: 'r' } };
     expect(errorBodySchema.safeParse(body).success).toBe(false);
+  });
+
+  it('describes the error shapes without zod exactly as the schemas do (checked by the type checker)', () => {
+    expectTypeOf<plain.ErrorBody>().toEqualTypeOf<ErrorBody>();
+    expectTypeOf<plain.ErrorIssue>().toEqualTypeOf<z.infer<typeof errorIssueSchema>>();
+    expectTypeOf<plain.TrpcErrorData>().toEqualTypeOf<TrpcErrorData>();
+    expectTypeOf<plain.TrpcErrorEnvelope>().toEqualTypeOf<TrpcErrorEnvelope>();
   });
 });
