@@ -1,4 +1,4 @@
-import { httpStatusOf, type ErrorCode } from '@verifieddit/contracts';
+import { httpStatusOf, type ErrorCode } from '@verifieddit/contracts/error-codes';
 
 /**
  * The one domain error. Services throw it with a contract code; the tRPC error formatter and the

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { ErrorBody, ErrorCode } from '@verifieddit/contracts';
+import type { ErrorBody, ErrorCode } from '@verifieddit/contracts/error-codes';
 import type { Express } from 'express';
 import { AppError } from './errors.js';
 import { newRequestId } from './http/request-context.js';

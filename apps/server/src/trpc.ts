@@ -2,7 +2,8 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import type { Context } from './context.js';
 import { AppError } from './errors.js';
 import { currentRequestId } from './http/request-context.js';
-import { toAppError, trpcErrorBody, trpcKeyOf } from './http/errors.js';
+import { toAppError } from './http/error-mapping.js';
+import { trpcErrorBody, trpcKeyOf } from './http/errors.js';
 
 /** AppError → TRPCError, keeping the AppError as the cause so the formatter can read its code. */
 export function toTRPCError(error: AppError): TRPCError {

@@ -4,7 +4,7 @@ import type { BillingProvider, CatalogPort, UsageMeter } from './billing/ports.j
 import { wireBilling, type BillingWiring } from './billing/wiring.js';
 import type { Config } from './config.js';
 import { bodyGate } from './http/body.js';
-import { errorMiddleware } from './http/errors.js';
+import { errorMiddleware } from './http/error-mapping.js';
 import { DEFAULT_BODY_LIMIT } from './http/limits.js';
 import { methodGuard } from './http/methods.js';
 import { requestContext } from './http/request-context.js';

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { ERROR_CODES, ERROR_DESCRIPTIONS, ERROR_HTTP_STATUS } from '@verifieddit/contracts';
 
 /** The generated table lives between these markers in docs/errors.md; the text around it is written by hand. */
-export const TABLE_START = '<!-- error-table:start (generated from packages/contracts/src/errors.ts by `pnpm docs:errors`; do not edit) -->';
+export const TABLE_START = '<!-- error-table:start (generated from packages/contracts/src/error-codes.ts by `pnpm docs:errors`; do not edit) -->';
 export const TABLE_END = '<!-- error-table:end -->';
 export const ERRORS_DOC = fileURLToPath(new URL('../../../../docs/errors.md', import.meta.url));
 

@@ -2,7 +2,8 @@ import { aiDetectCheckInputSchema } from '@verifieddit/contracts';
 import type { Request, RequestHandler, Response } from 'express';
 import { createContext, type Services } from '../context.js';
 import type { LogPort } from '../logger.js';
-import { isUnexpected, retryAfterHeader, toAppError, trpcErrorBody } from './errors.js';
+import { isUnexpected, toAppError } from './error-mapping.js';
+import { retryAfterHeader, trpcErrorBody } from './errors.js';
 
 const PATH = '/billing.subscriptionStatus';
 /** The batch link's inputs for one call of a procedure without input. */
