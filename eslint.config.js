@@ -22,6 +22,17 @@ const drizzleOnlyInSchema = {
   message: 'Query with store.query<Pick<Rows[…], …>>(sql) (store/rows.ts); drizzle-orm belongs to store/schema.ts and rows.ts only.',
 };
 const schemaFiles = [`${server}/store/schema.ts`, `${server}/store/rows.ts`, `${server}/store/schema.test.ts`];
+/**
+ * What the server compiles before it listens (main.ts and its static imports; tsup splits the rest into
+ * chunks loaded after): a cold start waits on all of it (issue 11), so none of it loads classic zod,
+ * tRPC or the contracts' schemas. A file main.ts comes to import belongs on this list.
+ */
+const beforeListen = ['main.ts', 'startup.ts', 'config.ts', 'config/*.ts', 'logger.ts', 'http/starting.ts', 'server.ts', 'errors.ts', 'http/errors.ts', 'http/request-context.ts', 'store/embedded-lock.ts', 'version.ts', 'roles.ts'].map((file) => `${server}/${file}`);
+const lightBeforeListen = {
+  regex: String.raw`^(zod(/v4(/classic)?)?|@trpc/.*|@verifieddit/contracts)$`,
+  allowTypeImports: true,
+  message: 'Compiled before the server listens: use zod/mini, @verifieddit/contracts/error-codes, and no tRPC (types only).',
+};
 const noAiDetectInBilling = {
   regex: String.raw`(^|/)ai-detect/`,
   message: 'Billing must not depend on AI detection; money flows through billing/ports.ts (UsageLedger).',
@@ -64,6 +75,10 @@ export default tseslint.config(
     files: [`${server}/billing/stripe/**/*.ts`],
     ignores: compositionRoots,
     rules: { '@typescript-eslint/no-restricted-imports': restrict(noAiDetectInBilling, drizzleOnlyInSchema) },
+  },
+  {
+    files: beforeListen,
+    rules: { '@typescript-eslint/no-restricted-imports': restrict(stripeOnlyInAdapter, noForeignAdapter, drizzleOnlyInSchema, lightBeforeListen) },
   },
   {
     files: schemaFiles,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
 
 type Plugin = NonNullable<Options['esbuildPlugins']>[number];
@@ -34,6 +35,34 @@ const zodEnglishOnly: Plugin = {
     });
     build.onEnd(() => {
       if (!replaced) throw new Error('zod/v4/locales/index.js was not bundled: review the zod-english-only build plugin');
+    });
+  },
+};
+
+/**
+ * esbuild splits by file: a module that both the code before listening and the app import goes, whole,
+ * into a chunk index.js loads. The config's zod/mini shares zod's core files with the app's classic zod,
+ * so all of core (~220 KB, mostly for classic) would be compiled before the server listens. zod/mini
+ * (and the English messages the config imports) get a copy of zod's files of their own instead: the
+ * ~35 KB they use are compiled first, the app's classic zod later. No schema passes between the copies
+ * (zod keeps its global settings on globalThis, so both read the same).
+ */
+const zodMiniApart: Plugin = {
+  name: 'zod-mini-apart',
+  setup(build) {
+    const namespace = 'zod-mini-apart';
+    let used = false;
+    build.onResolve({ filter: /^zod\/(mini|v4\/locales\/en\.js)$/ }, async (args) => {
+      if (args.pluginData === namespace) return undefined; // the lookup below, resolved as usual
+      const found = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: namespace });
+      if (found.errors.length) return { errors: found.errors };
+      used = true;
+      return { path: found.path, namespace, sideEffects: false };
+    });
+    build.onResolve({ filter: /^\./, namespace }, (args) => ({ path: resolve(dirname(args.importer), args.path), namespace, sideEffects: false }));
+    build.onLoad({ filter: /\.js$/, namespace }, async (args) => ({ contents: await readFile(args.path, 'utf8'), loader: 'js', resolveDir: dirname(args.path) }));
+    build.onEnd(() => {
+      if (!used) throw new Error('zod/mini was not bundled: review the zod-mini-apart build plugin');
     });
   },
 };
@@ -79,7 +108,7 @@ export default defineConfig([{
   noExternal: [/^(?!@electric-sql\/pglite(\/|$)|pg-native)/],
   external: ['@electric-sql/pglite', 'pg-native'],
   define: { __APP_VERSION__: JSON.stringify(version) },
-  esbuildPlugins: [zodEnglishOnly, pgNotOnWorkers, promClientWithoutOtel],
+  esbuildPlugins: [zodEnglishOnly, zodMiniApart, pgNotOnWorkers, promClientWithoutOtel],
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },

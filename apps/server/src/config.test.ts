@@ -97,4 +97,18 @@ describe('loadConfig', () => {
   it('treats empty strings as unset', () => {
     expect(loadConfig({ STRIPE_SECRET_KEY: '', DATABASE_URL: ' ' }).stripe.secretKey).toBeUndefined();
   });
+
+  it('reads numbers and flags from their text, and a blank one as unset (its default)', () => {
+    const config = loadConfig({ PORT: ' 8080 ', AI_DETECT_RATE_BURST: '7', SIGHTENGINE_MONTHLY_BUDGET: ' ', AI_DETECT_FETCH_ALLOW_LOOPBACK: '1', WORKER_INTERVAL_MS: '' });
+    expect(config).toMatchObject({ port: 8080, aiDetect: { rateBurst: 7, monthlyBudget: 500, fetchAllowLoopback: true }, workerIntervalMs: undefined });
+    expect(loadConfig({ AI_DETECT_FETCH_ALLOW_LOOPBACK: '' }).aiDetect.fetchAllowLoopback).toBe(false);
+  });
+
+  // The schema is zod/mini, which sets no language of its own: its messages must still be English.
+  it('words the built-in checks in English, naming the limit', () => {
+    expect(problemsOf({ PORT: '65536' })).toEqual(['PORT: Too big: expected number to be <=65535']);
+    expect(problemsOf({ AI_DETECT_RATE_BURST: '2.5' })).toEqual(['AI_DETECT_RATE_BURST: Invalid input: expected int, received number']);
+    expect(problemsOf({ NODE_ENV: 'staging' })).toEqual(['NODE_ENV: Invalid option: expected one of "development"|"test"|"production"']);
+    expect(problemsOf({ PUBLIC_URL: 'not a url' })).toEqual(['PUBLIC_URL: Invalid URL', 'PUBLIC_URL: must be an http(s) URL']);
+  });
 });

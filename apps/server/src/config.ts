@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { configSchema, envSchema } from './config/schema.js';
 import { FILE_SECRET_NAMES, withFileSecrets } from './config/secrets.js';
 
@@ -21,10 +22,16 @@ export class ConfigError extends Error {
 /** Every variable the server reads; `turbo.json` and `.env.example` must list each (a test checks). */
 export const CONFIG_VARIABLES: readonly string[] = [...Object.keys(envSchema.shape), ...FILE_SECRET_NAMES.map((name) => `${name}_FILE`)];
 
+/**
+ * zod/mini sets no language (classic zod makes English the default on first use): zod's own messages
+ * (`Too big: expected number to be <=65535`) in English, for this parse.
+ */
+const english = en().localeError;
+
 export function loadConfig(rawEnv: Record<string, string | undefined> = process.env): Config {
   const { env, problems } = withFileSecrets(rawEnv);
   if (problems.length) throw new ConfigError(problems);
-  const parsed = configSchema.safeParse(env);
+  const parsed = configSchema.safeParse(env, { error: english });
   if (parsed.success) return parsed.data;
   throw new ConfigError(
     parsed.error.issues.map((issue) => {
