@@ -93,3 +93,34 @@ describe.each(storeTargets)('idempotency keys of failing and slow checks on $nam
     }
   });
 });
+
+
+describe.each(storeTargets)('idempotency keys of a check outlasting its lease on $name', (target) => {
+  const sightengine = useSightengine();
+  // A lease far shorter than the upstream call: only its renewal keeps the retry waiting.
+  const wired = useWiredApp({ target, env: sightengine.env, overrides: { aiDetect: { keyLeaseMs: 2_000 } } });
+  const ledgerRows = async (user: string) =>
+    (await wired.store.store.query<{ n: number }>('SELECT count(*)::int AS n FROM usage_ledger WHERE account_id = $1', [user]))[0]!.n;
+  const { rest, charged } = callsOn(wired, ledgerRows);
+
+  it('does not let a retry take over the claim of a live check slower than the lease', async () => {
+    sightengine.double.setDelay(5_000);
+    try {
+      const operations = sightengine.double.operations();
+      const first = rest('idem_slow', image('idem-slow'), 'key-slow');
+      const state = async () =>
+        (await wired.store.store.query<{ state: string }>(`SELECT state FROM ai_detect_idempotency_keys WHERE account_id = 'idem_slow'`))[0]?.state;
+      await expect.poll(state).toBe('pending');
+      // Past the first lease: without its renewal the retry would take the claim over and charge again.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(await state()).toBe('pending');
+      const retry = await rest('idem_slow', image('idem-slow'), 'key-slow');
+      expect(retry).toMatchObject({ status: 200, replayed: 'true' });
+      expect(await first).toMatchObject({ status: 200, replayed: null });
+      expect(sightengine.double.operations() - operations).toBe(1);
+      expect(await charged('idem_slow')).toEqual({ used: 1, ledger: 1 });
+    } finally {
+      sightengine.double.setDelay(0);
+    }
+  });
+});

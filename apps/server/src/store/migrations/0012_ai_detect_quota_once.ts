@@ -45,17 +45,26 @@ export const aiDetectQuotaOnce: Migration = {
         END IF;
 
         IF p_quota_limit < 1 THEN RETURN; END IF;
-        IF p_once AND EXISTS (SELECT 1 FROM ai_detect_quota_charges q WHERE q.usage_key = p_usage_key) THEN
-          -- An earlier attempt of this very charge reserved the check and kept it: taken once only.
-          SELECT c.used INTO quota_used FROM usage_counters c WHERE c.scope = p_quota_scope AND c.period = p_period;
-          quota_used := COALESCE(quota_used, 0);
-        ELSE
+        -- The charge's row first: an insert waits for another attempt's uncommitted row of the same key
+        -- (a retry overlapping a first attempt that outlived its deadline), so the two line up here and
+        -- only one of them reserves. An EXISTS would not see the other's row until it committed.
+        IF p_once THEN
+          INSERT INTO ai_detect_quota_charges (usage_key, reserved_at) VALUES (p_usage_key, p_told_at)
+          ON CONFLICT (usage_key) DO NOTHING;
+          IF NOT FOUND THEN
+            -- An earlier attempt of this very charge reserved the check and kept it: taken once only.
+            SELECT c.used INTO quota_used FROM usage_counters c WHERE c.scope = p_quota_scope AND c.period = p_period;
+            quota_used := COALESCE(quota_used, 0);
+          END IF;
+        END IF;
+        IF quota_used IS NULL THEN
           INSERT INTO usage_counters AS c (scope, period, used) VALUES (p_quota_scope, p_period, 1)
           ON CONFLICT (scope, period) DO UPDATE SET used = c.used + 1 WHERE c.used + 1 <= p_quota_limit
           RETURNING c.used INTO quota_used;
-          IF quota_used IS NULL THEN RETURN; END IF;
-          IF p_once THEN
-            INSERT INTO ai_detect_quota_charges (usage_key, reserved_at) VALUES (p_usage_key, p_told_at) ON CONFLICT (usage_key) DO NOTHING;
+          IF quota_used IS NULL THEN
+            -- Refused: nothing reserved, so nothing recorded either.
+            IF p_once THEN DELETE FROM ai_detect_quota_charges q WHERE q.usage_key = p_usage_key; END IF;
+            RETURN;
           END IF;
         END IF;
 
