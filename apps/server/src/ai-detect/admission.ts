@@ -89,10 +89,12 @@ const firstChecks = (waiting: Waiting[]) => {
  * of a cached check's cost; on PostgreSQL it saves a round trip, a socket write and a WAL flush per
  * check. Each check still gets its own function call, so limits hold at their boundary exactly as with
  * one statement per check. A group is ordered by account, so groups of several replicas take the rows
- * they lock (all keyed by account) in one order and cannot deadlock. A group whose store is unreachable
- * or misses the deadline fails together (a late commit charges those checks unanswered, as a lost
- * reply does; a retry with the check's idempotency key is charged once); a group that fails for its
- * own reasons was not kept, so each check goes again on its own and its failure stays its own.
+ * they lock (all keyed by account) in one order and cannot deadlock. A group the store refused with an
+ * SQL error was rolled back, so each check goes again on its own and its failure stays its own. Any
+ * other failure (an unreachable store, a missed deadline, a wrong row count, a client-side error after
+ * the reply) fails the group together: it may have committed, and going again would take a second rate
+ * token and reservation per check. Such a commit charges those checks unanswered, as a lost reply does
+ * (a retry with the check's idempotency key is charged once).
  */
 function grouped(store: Store, deadlineMs: number | undefined): Call {
   const add = turnGroups<Waiting, AdmissionRow>({
@@ -107,7 +109,7 @@ function grouped(store: Store, deadlineMs: number | undefined): Call {
             group[0]!.params.map((_, i) => group.map((call) => call.params[i])),
             { prepared: true },
           ),
-    // Each check alone, stopping at an unreachable store (each would wait out the deadline in turn).
+    // After an SQL error (rolled back): each check alone, stopping at an unreachable store (each would wait out the deadline in turn).
     retry: oneAtATime,
     what: "an admission group's statement",
     ...(deadlineMs === undefined ? {} : { deadlineMs }),

@@ -146,12 +146,78 @@ describe('turn groups', () => {
     expect([...q.settled.values()]).toEqual([1, 1, 1, 1, 1]);
   });
 
-  it('fails a group whose statement answers a different number of rows than it has items', async () => {
-    const q = queue(async () => ['only one']);
+  it('fails a group whose statement answers a different number of rows than it has items together, without retrying it', async () => {
+    const retried: number[][] = [];
+    const q = queue(async (group) => (group.length > 1 ? ['only one'] : answer(group)), {
+      retry: async (group, statement) => (retried.push(group.map((item) => item.n)), oneAtATime(group, statement)),
+    });
     const results = await Promise.allSettled([1, 2].map(q.enqueue));
     expect(results).toMatchObject([
       { status: 'rejected', reason: { message: 'a test group returned 1 results for 2 items' } },
       { status: 'rejected', reason: { message: 'a test group returned 1 results for 2 items' } },
     ]);
+    // The statement may have committed: each item going again would apply it twice.
+    expect(retried).toEqual([]);
+  });
+
+  it('fails a group together, without retrying it, on an error the server did not raise (it may follow a commit)', async () => {
+    const retried: number[][] = [];
+    let failure: unknown;
+    const q = queue(
+      async (group) => {
+        if (group.length > 1) throw failure;
+        return answer(group);
+      },
+      { retry: async (group, statement) => (retried.push(group.map((item) => item.n)), oneAtATime(group, statement)) },
+    );
+    const clientSide = [new TypeError("Cannot read properties of undefined (reading 'rows')"), Object.assign(new Error('odd code'), { code: 'ERR_ODD' }), 'a string'];
+    for (const [i, error] of clientSide.entries()) {
+      failure = error;
+      const results = await Promise.allSettled([10 * i + 1, 10 * i + 2].map(q.enqueue));
+      expect(results).toEqual([
+        { status: 'rejected', reason: error },
+        { status: 'rejected', reason: error },
+      ]);
+    }
+    expect(retried).toEqual([]);
+    // A server-raised SQL error (rolled back) still goes to retry.
+    failure = Object.assign(new Error('division by zero'), { code: '22012' });
+    expect(await Promise.all([91, 92].map(q.enqueue))).toEqual(['ok 91', 'ok 92']);
+    expect(retried).toEqual([[91, 92]]);
+  });
+
+  it('fails the group of a retry that throws synchronously, and goes on with the next group', async () => {
+    const q = queue(
+      async (group) => {
+        if (group.length > 1) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+        return answer(group);
+      },
+      {
+        retry: () => {
+          throw new Error('retry broke');
+        },
+      },
+    );
+    expect(await Promise.allSettled([1, 2].map(q.enqueue))).toMatchObject([
+      { status: 'rejected', reason: { message: 'retry broke' } },
+      { status: 'rejected', reason: { message: 'retry broke' } },
+    ]);
+    expect(await q.enqueue(3)).toBe('ok 3');
+  });
+
+  it('refuses a second statement while one is in flight: the one deadline timer serves one statement at a time', async () => {
+    const q = queue(
+      async (group) => {
+        if (group.length > 1) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+        return answer(group);
+      },
+      { retry: async (group, statement) => void (await Promise.all(group.map((item) => statement([item])))) },
+    );
+    const results = await Promise.allSettled([1, 2].map(q.enqueue));
+    expect(results).toMatchObject([
+      { status: 'rejected', reason: { message: 'a test group: a statement was started while another was in flight' } },
+      { status: 'rejected', reason: { message: 'a test group: a statement was started while another was in flight' } },
+    ]);
+    expect(await q.enqueue(3)).toBe('ok 3');
   });
 });

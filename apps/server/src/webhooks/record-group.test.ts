@@ -187,6 +187,25 @@ describe.each(storeTargets)('webhook deliveries arriving together on $name', (ta
     expect(alone).toEqual(['evt_flaky_0']);
   });
 
+  it('fails a group together, without trying each event alone, on a client-side error after its statement may have committed', async () => {
+    const sent: number[] = [];
+    const broken = new TypeError("Cannot read properties of undefined (reading 'rows')");
+    const lost: Store = Object.assign(Object.create(t.store) as Store, {
+      query: async (text: string, params?: unknown[], options?: QueryOptions) => {
+        sent.push(idsOf(params).length);
+        const rows = await t.store.query(text, params, options);
+        if (idsOf(params).length > 1) throw broken;
+        return rows;
+      },
+    });
+    const events = Array.from({ length: 3 }, (_, i) => subscriptionEvent(`evt_lost_${i}`, `user_lost_${i}`, i));
+    const results = await recorderOn(lost)(events);
+    expect(results).toEqual(events.map(() => ({ status: 'rejected', reason: broken })));
+    // The group's statement only: alone, each event would have been sent again.
+    expect(sent).toEqual([3]);
+    expect(await changesOf('user_lost_1')).toBe(1);
+  });
+
   it("applies one account's events arriving together in their order, and a repeated one once", async () => {
     const [first, second, third] = [0, 1, 2].map((i) => subscriptionEvent(`evt_order_${i}`, 'user_order', 10 + i));
     const other = subscriptionEvent('evt_order_other', 'user_order_other', 10);

@@ -47,14 +47,15 @@ function nextGroup(waiting: Waiting[]): { group: Waiting[]; rest: Waiting[] } {
  * account, so rows it already sees are locked in one order; rows of accounts new to its snapshot are
  * locked later by the upsert's ON CONFLICT, so two replicas' groups can still deadlock. PostgreSQL
  * detects that (deadlock_timeout, 1 s) and fails one group, which then goes event by event: latency,
- * not correctness. If the group's statement fails, none of it was kept: each event goes again on its
- * own, so one event's failure stays its own (its delivery then takes the long way) and never fails the
- * events that arrived beside it; unless the store is unreachable or misses the deadline, when the
- * group's deliveries fail together (each takes the long way, refused with 503 if that fails too).
- * A statement past its deadline (store/turn-groups.ts) that commits after all loses or doubles nothing:
- * its deliveries were not acknowledged by it, and their long way or redelivery finds the event id in the
- * inbox (a duplicate), or stored it first, when the late upsert finds the row (ON CONFLICT DO NOTHING)
- * and the long way's apply is a duplicate by the upsert's ordering.
+ * not correctness. If the store refuses the group's statement with an SQL error, none of it was kept:
+ * each event goes again on its own, so one event's failure stays its own (its delivery then takes the
+ * long way) and never fails the events that arrived beside it. Any other failure (an unreachable store,
+ * a missed deadline, a wrong row count, a client-side error after the reply) may come after a commit,
+ * so the group's deliveries fail together (each takes the long way, refused with 503 if that fails too).
+ * Such a statement that committed after all loses or doubles nothing: its deliveries were not
+ * acknowledged by it, and their long way or redelivery finds the event id in the inbox (a duplicate),
+ * or stored it first, when the late upsert finds the row (ON CONFLICT DO NOTHING) and the long way's
+ * apply is a duplicate by the upsert's ordering.
  */
 export function groupedRecorder(store: Store, lease: { workerId: string; leaseMs: number }, options: { deadlineMs?: number } = {}) {
   const add = turnGroups<Waiting, RecordedAndApplied>({
