@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InProcessSubscriptionChanges } from './billing/changes/bus.js';
 import { loadConfig } from './config.js';
-import { startServer } from './startup.js';
+import { loadRest, startServer, type StartOptions } from './startup.js';
 import { useTestStore } from './testing/fixtures.js';
 import { captureLogger } from './testing/harness.js';
 import { startStripeDouble, type StripeDouble } from './testing/stripe-double.js';
@@ -33,7 +33,7 @@ describe.each(storeTargets)('starting with the webhooks first on $name', (target
     for (const cleanup of cleanups.splice(0)) await cleanup();
   });
 
-  async function start(env: Record<string, string> = {}) {
+  async function start(env: Record<string, string> = {}, seams: Pick<StartOptions, 'loadRest'> & { opened?: Promise<void> } = {}) {
     let release!: () => void;
     const restGate = new Promise<void>((resolve) => (release = resolve));
     const config = loadConfig({
@@ -46,8 +46,8 @@ describe.each(storeTargets)('starting with the webhooks first on $name', (target
       ...env,
     });
     const logs = captureLogger({ secrets: config.secrets });
-    const open = async () => ({ store: t.store, changes: new InProcessSubscriptionChanges(logs.logger) });
-    const { running, serving } = await startServer(config, logs.logger, { port: 0, host: '127.0.0.1', open, restGate });
+    const open = async () => (await seams.opened, { store: t.store, changes: new InProcessSubscriptionChanges(logs.logger) });
+    const { running, serving } = await startServer(config, logs.logger, { port: 0, host: '127.0.0.1', open, restGate, ...seams });
     cleanups.push(async () => {
       release();
       const { runtime } = await serving;
@@ -140,6 +140,21 @@ describe.each(storeTargets)('starting with the webhooks first on $name', (target
     server.release();
     expect((await delivery.promise).status).toBe(404);
     expect(await rowsFor(event.id)).toEqual([]);
+  });
+
+  it.each([
+    ['api', ['rest loading', 'store open']],
+    ['all', ['store open', 'rest loading']],
+  ])('on a %s instance starts loading the rest before the store is open, unless it takes webhooks first', async (role, order) => {
+    const steps: string[] = [];
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve)).then(() => void steps.push('store open'));
+    const server = await start({ ROLE: role }, { opened, loadRest: () => (steps.push('rest loading'), loadRest()) });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    open();
+    server.release();
+    await server.serving;
+    expect(steps).toEqual(order);
   });
 
   it('verifies early deliveries with the local secret in development without STRIPE_WEBHOOK_SECRET', async () => {

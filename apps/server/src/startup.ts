@@ -3,6 +3,7 @@ import type { Runtime } from './bootstrap.js';
 import type { Config } from './config.js';
 import { handOver, startingApp } from './http/starting.js';
 import type { Logger } from './logger.js';
+import { dutiesOf } from './roles.js';
 import { listen, type RunningServer } from './server.js';
 import type { ServerStore } from './store/server-store.js';
 import { APP_VERSION } from './version.js';
@@ -13,7 +14,7 @@ import { APP_VERSION } from './version.js';
  * Stripe once Express, the store and billing are compiled and the store is migrated, not after the
  * whole server is (most of a cold start on Node is compiling).
  */
-const loadRest = () => Promise.all([import('./bootstrap.js'), import('./app.js'), import('./banner.js')]);
+export const loadRest = () => Promise.all([import('./bootstrap.js'), import('./app.js'), import('./banner.js')]);
 
 /** The longest the rest of the server waits for the deliveries the webhook routes are answering. */
 const REST_WAITS_FOR_DELIVERIES_MS = 200;
@@ -25,6 +26,8 @@ export interface StartOptions {
   open?: () => Promise<ServerStore>;
   /** Tests hold the rest of the server back until this resolves. */
   restGate?: Promise<void>;
+  /** Loads the rest of the server; default loadRest (tests observe when it starts). */
+  loadRest?: typeof loadRest;
 }
 
 export interface Started {
@@ -36,7 +39,8 @@ export interface Started {
 /**
  * Listens first: /health answers while the store opens and migrates, and requests that need the store
  * wait for it (src/http/starting.ts). Then, in order: the webhook routes (webhooks-first.ts) as soon
- * as the store is migrated, then the full app, which takes the server over.
+ * as the store is migrated, then the full app, which takes the server over. A role without the webhook
+ * duty (ROLE=api, worker) loads the rest while the store opens instead.
  */
 export async function startServer(config: Config, logger: Logger, options: StartOptions): Promise<Started> {
   // The store starts opening, migrating and opening its change bus first: its database round trips
@@ -46,14 +50,18 @@ export async function startServer(config: Config, logger: Logger, options: Start
   const storeModule = options.open ? undefined : import('./store/server-store.js');
   const opening = options.open ? options.open() : storeModule!.then(({ openServerStore }) => openServerStore(config, logger));
   opening.catch(() => undefined);
-  const first = Promise.resolve(storeModule)
-    .then(() => import('./webhooks-first.js'))
-    .then(({ startWebhooksFirst }) => startWebhooksFirst(config, logger, opening));
+  const storeLoaded = Promise.resolve(storeModule);
+  const load = options.loadRest ?? loadRest;
+  // A role without the webhook duty serves nothing early, so nothing is gained by compiling the rest
+  // after the store opens: it compiles while the store opens, as the webhook pieces do.
+  const restLoading = dutiesOf(config.role).webhooks ? undefined : storeLoaded.then(() => load());
+  restLoading?.catch(() => undefined);
+  const first = storeLoaded.then(() => import('./webhooks-first.js')).then(({ startWebhooksFirst }) => startWebhooksFirst(config, logger, opening));
   first.catch(() => undefined);
   const starting = first.then(async (wired) => {
     await options.restGate;
     await wired.early?.answered(REST_WAITS_FOR_DELIVERIES_MS);
-    const [{ buildRuntime }, { createApp }, banner] = await loadRest();
+    const [{ buildRuntime }, { createApp }, banner] = await (restLoading ?? load());
     const runtime = buildRuntime(wired, logger);
     const app = createApp({
       logger,
