@@ -32,26 +32,34 @@ async function main(argv: string[]): Promise<void> {
   });
   // Listens at once; serves the webhooks once the store is migrated, then the full app (startup.ts).
   // A failure (e.g. a data folder in use) surfaces from `serving`.
-  const { running, serving } = await startServer(config, logger, { port: config.port });
-  const { runtime, startBanner } = await serving;
-  const banner = startBanner(config, running.port, envFiles);
-  if (config.logFormat === 'pretty') logger.info(banner.text);
-  else logger.info({ port: running.port, env: config.nodeEnv, role: config.role, ...banner.fields }, `listening on http://localhost:${running.port}`);
-
+  const started = await startServer(config, logger, { port: config.port });
+  let stopping = false;
   const stop = async (signal: string) => {
+    stopping = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    // Live status streams never finish on their own: stop accepting, end them (clients reconnect to
-    // another replica), then wait for the rest of the in-flight requests.
-    const drained = running.shutdown();
-    await runtime.billing.streams.close();
-    await drained;
-    await runtime.close();
+    try {
+      await started.stop();
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      logger.flush();
+      process.exit(1);
+    }
     logger.info({}, 'stopped');
     logger.flush();
     process.exit(0);
   };
+  // At once, not after the full app took over: the webhook routes answer deliveries before it does.
   process.once('SIGTERM', (signal) => void stop(signal));
   process.once('SIGINT', (signal) => void stop(signal));
+  // A stop before the full app took over rejects `serving`: the stop exits, not this.
+  const served = await started.serving.catch((error: unknown) => {
+    if (stopping) return undefined;
+    throw error;
+  });
+  if (!served) return;
+  const banner = served.startBanner(config, started.running.port, envFiles);
+  if (config.logFormat === 'pretty') logger.info(banner.text);
+  else logger.info({ port: started.running.port, env: config.nodeEnv, role: config.role, ...banner.fields }, `listening on http://localhost:${started.running.port}`);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

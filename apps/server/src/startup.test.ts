@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InProcessSubscriptionChanges } from './billing/changes/bus.js';
 import { loadConfig } from './config.js';
@@ -7,6 +8,7 @@ import { captureLogger } from './testing/harness.js';
 import { startStripeDouble, type StripeDouble } from './testing/stripe-double.js';
 import { signedDelivery, stripeScenario } from './testing/stripe-events.js';
 import { storeTargets } from './testing/stores.js';
+import type { QueryOptions, Store } from './store/ports.js';
 import type { Rows } from './store/rows.js';
 import { localWebhookSecret } from './webhooks/local-secret.js';
 
@@ -33,7 +35,7 @@ describe.each(storeTargets)('starting with the webhooks first on $name', (target
     for (const cleanup of cleanups.splice(0)) await cleanup();
   });
 
-  async function start(env: Record<string, string> = {}, seams: Pick<StartOptions, 'loadRest'> & { opened?: Promise<void> } = {}) {
+  async function start(env: Record<string, string> = {}, seams: Pick<StartOptions, 'loadRest'> & { opened?: Promise<void>; store?: Store } = {}) {
     let release!: () => void;
     const restGate = new Promise<void>((resolve) => (release = resolve));
     const config = loadConfig({
@@ -46,18 +48,19 @@ describe.each(storeTargets)('starting with the webhooks first on $name', (target
       ...env,
     });
     const logs = captureLogger({ secrets: config.secrets });
-    const open = async () => (await seams.opened, { store: t.store, changes: new InProcessSubscriptionChanges(logs.logger) });
-    const { running, serving } = await startServer(config, logs.logger, { port: 0, host: '127.0.0.1', open, restGate, ...seams });
+    const { opened, store = t.store, loadRest: load } = seams;
+    const open = async () => (await opened, { store, changes: new InProcessSubscriptionChanges(logs.logger) });
+    const { running, serving, stop } = await startServer(config, logs.logger, { port: 0, host: '127.0.0.1', open, restGate, ...(load ? { loadRest: load } : {}) });
     cleanups.push(async () => {
       release();
-      const { runtime } = await serving;
+      const full = await serving.catch(() => undefined);
       await running.shutdown(100);
-      await runtime.billing.streams.close();
-      await runtime.workers.stop();
+      await full?.runtime.billing.streams.close();
+      await full?.runtime.workers.stop();
     });
     // Logged once billing and the webhooks are wired over the open store.
     const wired = () => vi.waitFor(() => expect(logs.records().some((r) => r.msg === 'billing provider selected')).toBe(true));
-    return { url: running.url, serving, logs, release, wired };
+    return { url: running.url, port: running.port, serving, stop, logs, release, wired };
   }
 
   async function deliver(url: string, event: unknown, options: { secret?: string; headers?: Record<string, string> } = {}) {
@@ -155,6 +158,55 @@ describe.each(storeTargets)('starting with the webhooks first on $name', (target
     server.release();
     await server.serving;
     expect(steps).toEqual(order);
+  });
+
+  it('stops before the full app took over: the delivery in flight is answered, the rest is not wired, the store closes', async () => {
+    let answer!: () => void;
+    const answering = new Promise<void>((resolve) => (answer = resolve));
+    let inFlight!: () => void;
+    const delivering = new Promise<void>((resolve) => (inFlight = resolve));
+    const closed: string[] = [];
+    const store: Store = Object.assign(Object.create(t.store) as Store, {
+      query: async (text: string, params?: unknown[], options?: QueryOptions) => {
+        // The delivery's statement waits for the test, as on a slow store.
+        if (text.includes('webhook_events')) await (inFlight(), answering);
+        return t.store.query(text, params, options);
+      },
+      close: async () => void closed.push('store'),
+    });
+    let loaded!: () => void;
+    const restLoaded = new Promise<void>((resolve) => (loaded = resolve));
+    const server = await start({}, { store, loadRest: () => loadRest().finally(loaded) });
+    const s = stripeScenario('stopping', stripe);
+    const delivery = deliver(server.url, s.event('customer.subscription.updated'));
+    const waiting = fetch(`${server.url}/subscription-status`, asAccount(s.account));
+    await delivering;
+    const stopping = watch(server.stop());
+    // The request waiting for the full app is refused at once; no new connection is accepted.
+    expect((await waiting).status).toBe(503);
+    await expect(new Promise((resolve, reject) => connect(server.port, '127.0.0.1', () => resolve('accepted')).once('error', reject))).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect(stopping.settled).toBe(false);
+    answer();
+    expect(await delivery).toMatchObject({ status: 200, body: { received: true } });
+    await stopping.promise;
+    expect(closed).toEqual(['store']);
+    await expect(server.serving).rejects.toThrow('stopped before the server finished starting');
+    server.release();
+    await restLoaded;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(server.logs.records().filter((r) => /background workers/.test(String(r.msg)))).toEqual([]);
+  });
+
+  it('stops after the full app took over: in-flight requests finish, then the workers stop and the store closes', async () => {
+    const closed: string[] = [];
+    const store: Store = Object.assign(Object.create(t.store) as Store, { close: async () => void closed.push('store') });
+    const server = await start({}, { store });
+    server.release();
+    const { runtime } = await server.serving;
+    const stopWorkers = runtime.workers.stop.bind(runtime.workers);
+    const workersStopped = watch(new Promise<void>((resolve) => (runtime.workers.stop = () => stopWorkers().finally(resolve))));
+    await server.stop();
+    expect([closed, workersStopped.settled]).toEqual([['store'], true]);
   });
 
   it('verifies early deliveries with the local secret in development without STRIPE_WEBHOOK_SECRET', async () => {

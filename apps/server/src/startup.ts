@@ -32,9 +32,19 @@ export interface StartOptions {
 
 export interface Started {
   running: RunningServer;
-  /** Resolves once the full app has taken the server over; rejects if anything failed to open or wire. */
+  /** Resolves once the full app has taken the server over; rejects if anything failed to open or wire, or on a stop before. */
   serving: Promise<{ runtime: Runtime; startBanner: typeof startBanner }>;
+  /**
+   * Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes what is open. Before
+   * the full app has taken over (the webhook routes may be answering deliveries), the rest is not wired
+   * (no worker starts), requests waiting for it get 503 NOT_READY, and the store closes once it is open;
+   * rejects if it does not open within `graceMs`.
+   */
+  stop(graceMs?: number): Promise<void>;
 }
+
+/** The longest a stop waits for in-flight requests, and for a store still opening. */
+const STOP_GRACE_MS = 10_000;
 
 /**
  * Listens first: /health answers while the store opens and migrates, and requests that need the store
@@ -58,10 +68,16 @@ export async function startServer(config: Config, logger: Logger, options: Start
   restLoading?.catch(() => undefined);
   const first = storeLoaded.then(() => import('./webhooks-first.js')).then(({ startWebhooksFirst }) => startWebhooksFirst(config, logger, opening));
   first.catch(() => undefined);
-  const starting = first.then(async (wired) => {
+  let stopped = false;
+  let abort!: (error: Error) => void;
+  const aborted = new Promise<never>((_, reject) => (abort = reject));
+  aborted.catch(() => undefined);
+  const built = first.then(async (wired) => {
     await options.restGate;
     await wired.early?.answered(REST_WAITS_FOR_DELIVERIES_MS);
     const [{ buildRuntime }, { createApp }, banner] = await (restLoading ?? load());
+    // Stopped while the rest was loading: nothing of it is wired, so no worker starts.
+    if (stopped) throw new Error('stopped before the server finished starting');
     const runtime = buildRuntime(wired, logger);
     const app = createApp({
       logger,
@@ -72,6 +88,9 @@ export async function startServer(config: Config, logger: Logger, options: Start
     });
     return { runtime, app, startBanner: banner.startBanner };
   });
+  built.catch(() => undefined);
+  // A stop ends starting at once: requests waiting for the full app get NOT_READY instead of holding the stop.
+  const starting = Promise.race([built, aborted]);
   const early = startingApp({
     version: APP_VERSION,
     role: config.role,
@@ -84,5 +103,31 @@ export async function startServer(config: Config, logger: Logger, options: Start
     handOver(running.server, early, app);
     return { runtime, startBanner };
   });
-  return { running, serving };
+  let stopping: Promise<void> | undefined;
+  const stop = async (graceMs: number) => {
+    stopped = true;
+    abort(new Error('stopped before the server finished starting'));
+    const drained = running.shutdown(graceMs);
+    // Settled already if the full app took over (it resolves within the turn the rest is built in).
+    const full = await serving.catch(() => undefined);
+    if (full) {
+      // Live status streams never finish on their own: end them (clients reconnect to another replica).
+      await full.runtime.billing.streams.close();
+      await drained;
+      return full.runtime.close();
+    }
+    await drained;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, graceMs, 'late')));
+    const opened = await Promise.race([opening.catch(() => undefined), late]);
+    clearTimeout(timer);
+    if (opened === 'late') throw new Error(`the store did not open within ${graceMs} ms of the stop; exiting without closing it`);
+    if (!opened) return;
+    // Wiring over the open store takes one statement at most (the local webhook secret).
+    const wired = await first.catch(() => undefined);
+    await wired?.billing.streams.close();
+    await opened.changes.close();
+    await opened.store.close();
+  };
+  return { running, serving, stop: (graceMs = STOP_GRACE_MS) => (stopping ??= stop(graceMs)) };
 }
