@@ -108,29 +108,31 @@ describe.each(storeTargets)('starting with the webhooks first on $name', (target
     expect((await rowsFor(later.id))[0]?.locked_by).toBe(row?.locked_by);
   });
 
-  it('answers early deliveries as the full app does: request id and line, signature, method and body limit', async () => {
+  it('answers early deliveries as the full app does: request id and line, signature and body limit; other methods wait for it', async () => {
     const server = await start();
     const probe = async (tag: string) => {
       const event = stripeScenario(tag, stripe).event('customer.subscription.updated');
       const ok = await deliver(server.url, event, { headers: { 'x-request-id': `req-${tag}` } });
       const line = server.logs.records().filter((r) => r.requestId === `req-${tag}`);
       const forged = await deliver(server.url, event, { secret: 'whsec_notOurs' });
-      const get = await fetch(`${server.url}/api/internal/stripe/webhook`);
       const large = await fetch(`${server.url}/webhook`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(1024 * 1024 + 1) });
       return {
         ok: { status: ok.status, requestId: ok.requestId },
         line: line.map((r) => ({ msg: r.msg, path: r.path, status: r.status, eventId: r.eventId === event.id, outcome: r.outcome })),
         forged: [forged.status, (forged.body.error as { code: string }).code, (forged.body.error as { message: string }).message],
-        get: [get.status, get.headers.get('allow'), ((await get.json()) as { error: { code: string } }).error.code],
         large: [large.status, ((await large.json()) as { error: { code: string } }).error.code],
       };
     };
+    const get = watch(fetch(`${server.url}/api/internal/stripe/webhook`));
     const early = await probe('early');
     expect(early).toMatchObject({ ok: { status: 200, requestId: 'req-early' }, line: [{ msg: 'request', path: '/webhook', status: 200, eventId: true }], large: [413, 'PAYLOAD_TOO_LARGE'] });
+    expect(get.settled).toBe(false);
     server.release();
     await server.serving;
     const full = await probe('full');
     expect(early).toEqual({ ...full, ok: { ...full.ok, requestId: 'req-early' } });
+    const refused = await get.promise;
+    expect([refused.status, refused.headers.get('allow'), ((await refused.json()) as { error: { code: string } }).error.code]).toEqual([405, 'POST', 'METHOD_NOT_ALLOWED']);
   });
 
   it.each(['api', 'worker'])('does not serve webhooks early on a %s instance', async (role) => {

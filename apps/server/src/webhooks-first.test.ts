@@ -12,16 +12,18 @@ describe('early webhook routes', () => {
     running = undefined;
   });
 
-  async function serve() {
+  /** `release` answers the deliveries; what the routes pass on is answered 418 (once `passedOn` resolves). */
+  async function serve(passedOn?: Promise<void>) {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     const router = express.Router();
     router.post('/webhook', (_req, res) => void held.then(() => res.json({ received: true })));
-    const early = earlyWebhookRoutes(captureLogger().logger, router);
+    const logs = captureLogger();
+    const early = earlyWebhookRoutes(logs.logger, router);
     const app = express();
-    app.use(early.routes, (_req, res) => void res.status(418).json({ passedOn: true }));
+    app.use(early.routes, (_req, res) => void Promise.resolve(passedOn).then(() => res.status(418).json({ passedOn: true })));
     running = await listen(app, 0, '127.0.0.1');
-    return { early, release, url: running.url };
+    return { early, release, url: running.url, logs };
   }
   const settles = (promise: Promise<unknown>) => {
     const w = { settled: false };
@@ -49,5 +51,20 @@ describe('early webhook routes', () => {
     await early.answered(150);
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
     expect((await fetch(`${url}/trpc/billing.plans`)).status).toBe(418);
+  });
+
+  it('serves and tracks only POST: other methods on the webhook paths pass on untouched and hold nothing back', async () => {
+    let answer!: () => void;
+    const passedOn = new Promise<void>((resolve) => (answer = resolve));
+    const { early, url, logs } = await serve(passedOn);
+    const others = ['GET', 'HEAD', 'OPTIONS'].map((method) => fetch(`${url}/webhook`, { method, headers: { 'x-request-id': `req-${method}` } }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Still in flight, waiting for the full app, yet the rest's load does not wait for them.
+    const started = Date.now();
+    await early.answered(10_000);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    answer();
+    for (const res of await Promise.all(others)) expect([res.status, res.headers.get('x-request-id')]).toEqual([418, null]);
+    expect(logs.records().filter((r) => r.msg === 'request')).toEqual([]);
   });
 });

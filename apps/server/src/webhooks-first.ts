@@ -6,7 +6,6 @@ import type { Config } from './config.js';
 import { bodyGate } from './http/body.js';
 import { errorMiddleware } from './http/error-mapping.js';
 import { DEFAULT_BODY_LIMIT } from './http/limits.js';
-import { methodGuard } from './http/methods.js';
 import { requestContext } from './http/request-context.js';
 import type { Logger } from './logger.js';
 import { dutiesOf } from './roles.js';
@@ -18,7 +17,7 @@ import { WEBHOOK_PATHS } from './webhooks/routes.js';
 import { wireWebhooks, type WebhookWiring } from './webhooks/wiring.js';
 
 /*
- * What a Stripe delivery needs, wired before the rest of the server: main.ts loads this module (and
+ * What a Stripe delivery needs, wired before the rest of the server: startup.ts loads this module (and
  * its chunk: billing, the webhook inbox and routes, Stripe) while the store opens, and serves the
  * webhook routes from it as soon as the store is migrated; AI detection, metrics, tRPC and OpenAPI
  * are loaded after (bootstrap.ts, app.ts), so a delivery to a replica scaled from zero waits for none of them.
@@ -87,10 +86,12 @@ export interface EarlyWebhookRoutes {
 }
 
 /**
- * The webhook paths as the full app serves them (app.ts): the request id and request log line, the
- * method guard and the body gate (a webhook path's limit is the default: bodyLimitOf raises it only
- * for tRPC and REST aliases), the same router, the same error middleware. Not the request timer:
- * metrics are wired with the rest. Any other path is passed on (`next`) to wait for the full app.
+ * POST to the webhook paths as the full app serves it (app.ts): the request id and request log line,
+ * the body gate (a webhook path's limit is the default: bodyLimitOf raises it only for tRPC and REST
+ * aliases), the same router, the same error middleware (POST passes the method guard). Not the request
+ * timer: metrics are wired with the rest. Any other method or path is passed on (`next`) untouched to
+ * wait for the full app (which answers another method on these paths 405), and is not tracked: it holds
+ * no delivery's store round trips, so the rest's load need not wait for it.
  */
 export function earlyWebhookRoutes(logger: Logger, router: RequestHandler): EarlyWebhookRoutes {
   let inFlight = 0;
@@ -107,10 +108,11 @@ export function earlyWebhookRoutes(logger: Logger, router: RequestHandler): Earl
     res.once('close', end);
     next();
   };
-  const routes = express.Router();
-  routes.all(WEBHOOK_PATHS, track, requestContext(logger), methodGuard(), bodyGate(() => DEFAULT_BODY_LIMIT), router, errorMiddleware);
+  const deliveries = express.Router();
+  deliveries.post(WEBHOOK_PATHS, track, requestContext(logger), bodyGate(() => DEFAULT_BODY_LIMIT), router, errorMiddleware);
   return {
-    routes,
+    // Only POST enters the router: it would answer an OPTIONS to its paths itself (Allow: POST).
+    routes: (req, res, next) => (req.method === 'POST' ? deliveries(req, res, next) : next()),
     async answered(maxMs) {
       // Deliveries that were waiting for these routes enter them once pending callbacks have run.
       await new Promise((resolve) => setImmediate(resolve));
