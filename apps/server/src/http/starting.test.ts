@@ -85,4 +85,15 @@ describe('answering while the store opens', () => {
     expect(trpc.status).toBe(503);
     expect(await trpc.json()).toMatchObject({ error: { data: { code: 'NOT_READY' } } });
   });
+
+  it('counts the NOT_READY wait from arrival for a request the early routes take a while to pass on', async () => {
+    const slowlyPassedOn: express.RequestHandler = (_req, _res, next) => void setTimeout(next, 500);
+    const starting = startingApp({ version: '1.2.3', role: 'all', startedAt: Date.now(), ready: new Promise(() => {}), early: Promise.resolve(slowlyPassedOn), waitMs: 500 });
+    running = await listen(starting, 0, '127.0.0.1');
+    const arrived = Date.now();
+    const res = await fetch(`${running.url}/subscription-status`);
+    expect(res.status).toBe(503);
+    // Its 500 ms were up when it was passed on: not another 500 ms from there.
+    expect(Date.now() - arrived).toBeLessThan(850);
+  });
 });

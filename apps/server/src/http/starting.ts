@@ -49,6 +49,7 @@ export function startingApp(options: StartingOptions): Express {
   });
   app.use((req, res, next) => {
     if (real) return real(req, res, next);
+    const arrived = Date.now();
     let timer: NodeJS.Timeout | undefined;
     let late: Promise<'late'> | undefined;
     let triedEarly = false;
@@ -66,9 +67,10 @@ export function startingApp(options: StartingOptions): Express {
         clearTimeout(timer);
         return notReady();
       }
-      // The wait runs from the request's arrival, whether or not the early routes passed it on.
+      // The wait runs from the request's arrival, however long the early routes took to pass it on.
       if (!late) {
-        late = new Promise((resolve) => (timer = setTimeout(() => resolve('late'), options.waitMs ?? 10_000)));
+        const left = Math.max(0, (options.waitMs ?? 10_000) - (Date.now() - arrived));
+        late = new Promise((resolve) => (timer = setTimeout(() => resolve('late'), left)));
         res.once('close', () => clearTimeout(timer));
       }
       // Until the early routes are known this request may be theirs; after, only the real app takes it.
