@@ -1,24 +1,8 @@
 import { z } from 'zod';
+import { SUBSCRIPTION_STATUSES } from './statuses.js';
 
-export const SUBSCRIPTION_STATUSES = [
-  'none',
-  'incomplete',
-  'incomplete_expired',
-  'trialing',
-  'active',
-  'past_due',
-  'canceled',
-  'unpaid',
-  'paused',
-] as const;
+export { ENTITLED_STATUSES, isEntitledStatus, SUBSCRIPTION_STATUSES, type SubscriptionStatus } from './statuses.js';
 export const subscriptionStatusSchema = z.enum(SUBSCRIPTION_STATUSES);
-export type SubscriptionStatus = z.infer<typeof subscriptionStatusSchema>;
-
-/** Features are on only in these states; every other (and any unknown) state turns them off. */
-export const ENTITLED_STATUSES: readonly SubscriptionStatus[] = ['active', 'trialing'];
-export function isEntitledStatus(status: string): boolean {
-  return (ENTITLED_STATUSES as readonly string[]).includes(status);
-}
 
 export const billingProviderNameSchema = z.enum(['stripe', 'local']);
 export type BillingProviderName = z.infer<typeof billingProviderNameSchema>;

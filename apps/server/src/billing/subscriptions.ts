@@ -1,4 +1,5 @@
-import { isEntitledStatus, type SubscriptionStatusOutput } from '@verifieddit/contracts';
+import type { SubscriptionStatusOutput } from '@verifieddit/contracts';
+import { isEntitledStatus } from '@verifieddit/contracts/statuses';
 import type { Store } from '../store/ports.js';
 import type { Rows } from '../store/rows.js';
 import { outboundUpdate } from './changes/outbound.js';

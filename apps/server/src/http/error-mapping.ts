@@ -1,4 +1,4 @@
-import { ERROR_HTTP_STATUS, type ErrorCode } from '@verifieddit/contracts';
+import { ERROR_HTTP_STATUS, type ErrorCode } from '@verifieddit/contracts/error-codes';
 import type { TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import type { NextFunction, Request, Response } from 'express';
