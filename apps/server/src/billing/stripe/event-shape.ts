@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import type { KeptEvent } from '../ports.js';
 
 /**
@@ -6,42 +7,49 @@ import type { KeptEvent } from '../ports.js';
  * the bytes, not that they can be stored (PostgreSQL refuses NUL and lone surrogates in jsonb, and a
  * fractional `created` in a bigint) or applied (the mapping reads these fields). An event failing
  * here can never succeed, so it is refused with 400 instead of a 503 that Stripe would retry for days.
+ *
+ * zod/mini, not classic zod: this runs before the first webhook is answered (issue 11), and the
+ * config's zod/mini is compiled by then anyway. The checks are classic's (`.int()` is `z.int()`,
+ * `.min()` `z.minimum`/`z.minLength`), so the messages are the same.
  */
 
 /** Far deeper than any Stripe event; also keeps the recursive JSON.stringify of the payload safe. */
 const MAX_DEPTH = 64;
 
-const storableText = z.string().min(1).max(255);
-const unixSeconds = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const metadata = z.record(z.string(), z.string()).nullish();
-const expandable = z.union([z.string(), z.looseObject({ id: z.string() })]).nullish();
+/** zod/mini sets no language (classic zod makes English the default on first use): the reasons are read by people. */
+const english = { error: en().localeError };
+
+const storableText = z.string().check(z.minLength(1), z.maxLength(255));
+const unixSeconds = z.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER));
+const metadata = z.nullish(z.record(z.string(), z.string()));
+const expandable = z.nullish(z.union([z.string(), z.looseObject({ id: z.string() })]));
 
 const envelope = z.looseObject({
   id: storableText,
-  object: z.literal('event').optional(),
+  object: z.optional(z.literal('event')),
   type: storableText,
   created: unixSeconds,
-  api_version: z.string().nullish(),
-  livemode: z.boolean().optional(),
+  api_version: z.nullish(z.string()),
+  livemode: z.optional(z.boolean()),
   data: z.looseObject({ object: z.looseObject({}) }),
 });
 
 const subscription = z.looseObject({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   status: z.string(),
   customer: expandable,
   metadata,
-  cancel_at_period_end: z.boolean().nullish(),
-  items: z
-    .looseObject({
+  cancel_at_period_end: z.nullish(z.boolean()),
+  items: z.nullish(
+    z.looseObject({
       data: z.array(
         z.looseObject({
-          current_period_end: unixSeconds.nullish(),
-          price: z.looseObject({ id: z.string().optional(), lookup_key: z.string().nullish() }).nullish(),
+          current_period_end: z.nullish(unixSeconds),
+          price: z.nullish(z.looseObject({ id: z.optional(z.string()), lookup_key: z.nullish(z.string()) })),
         }),
       ),
-    })
-    .nullish(),
+    }),
+  ),
 });
 
 const checkoutSession = z.looseObject({
@@ -49,11 +57,11 @@ const checkoutSession = z.looseObject({
   customer: expandable,
   subscription: expandable,
   metadata,
-  client_reference_id: z.string().nullish(),
+  client_reference_id: z.nullish(z.string()),
 });
 
 /** The object schema for each event type whose object we read; other types are only stored. */
-const objectSchemas: Record<string, z.ZodType> = {
+const objectSchemas: Record<string, z.ZodMiniType> = {
   'customer.subscription.created': subscription,
   'customer.subscription.updated': subscription,
   'customer.subscription.deleted': subscription,
@@ -122,11 +130,11 @@ export function stripeEventProblem(payload: unknown, jsonText?: string): EventPr
   const withKeep = (reason: string): EventProblem => (keep ? { reason, keep } : { reason });
   const bad = unstorable(payload);
   if (bad) return withKeep(bad);
-  const parsed = envelope.safeParse(payload);
+  const parsed = envelope.safeParse(payload, english);
   if (!parsed.success) return withKeep(describe(parsed.error.issues[0]!, ''));
   const schema = Object.hasOwn(objectSchemas, parsed.data.type) ? objectSchemas[parsed.data.type] : undefined;
   if (schema) {
-    const object = schema.safeParse(parsed.data.data.object);
+    const object = schema.safeParse(parsed.data.data.object, english);
     if (!object.success) return withKeep(describe(object.error.issues[0]!, 'data.object'));
   }
   return undefined;
