@@ -1,7 +1,14 @@
+import { catalogSchema } from '@verifieddit/contracts';
 import { describe, expect, it } from 'vitest';
 import { useTestStore } from '../testing/fixtures.js';
 import { storeTargets } from '../testing/stores.js';
 import { DEFAULT_CATALOG, StoreCatalog } from './catalog.js';
+
+describe('the default catalog', () => {
+  it('is a valid catalog, written as the schema parses it', () => {
+    expect(catalogSchema.parse(DEFAULT_CATALOG)).toEqual(DEFAULT_CATALOG);
+  });
+});
 
 describe.each(storeTargets)('catalog kept in the store ($name)', (target) => {
   const t = useTestStore(target);

@@ -1,12 +1,16 @@
-import { catalogSchema, type Catalog, type CatalogInput, type Meter, type Plan } from '@verifieddit/contracts';
+import type { Catalog, CatalogInput, Meter, Plan } from '@verifieddit/contracts';
 import type { Store } from '../store/ports.js';
 import type { Rows } from '../store/rows.js';
 import type { CatalogPort } from './ports.js';
 
-export { catalogSchema, catalogProblems, type Catalog } from '@verifieddit/contracts';
+/**
+ * The contracts' catalog schema, loaded when a catalog is first parsed: this module is on the webhook
+ * path, which answers Stripe before classic zod and the contract schemas are compiled (issue 11).
+ */
+const catalogSchema = async () => (await import('@verifieddit/contracts')).catalogSchema;
 
-/** What is on sale until an operator stores a catalog of their own (`pnpm billing catalog put`). */
-export const DEFAULT_CATALOG: Catalog = catalogSchema.parse({
+/** What is on sale until an operator stores a catalog of their own (`pnpm billing catalog put`); catalog.test.ts holds it to the schema. */
+export const DEFAULT_CATALOG: Catalog = {
   plans: [
     { id: 'free', name: 'Free', features: [], prices: [], quotas: { aiDetectionsPerMonth: 10 } },
     {
@@ -18,11 +22,13 @@ export const DEFAULT_CATALOG: Catalog = catalogSchema.parse({
     },
   ],
   meters: [{ eventName: 'ai_detection', displayName: 'AI detections', aggregation: 'sum' }],
-} satisfies CatalogInput);
+};
 
+/** A catalog that is not kept in the store (tests, the bench); parsed at its first read. */
 export function staticCatalog(catalog: CatalogInput = DEFAULT_CATALOG): CatalogPort {
-  const parsed = catalogSchema.parse(catalog);
-  return { plans: async () => parsed.plans, meters: async () => parsed.meters };
+  let parsed: Promise<Catalog> | undefined;
+  const read = () => (parsed ??= catalogSchema().then((schema) => schema.parse(catalog)));
+  return { plans: async () => (await read()).plans, meters: async () => (await read()).meters };
 }
 
 export interface ActiveCatalog {
@@ -63,7 +69,7 @@ export class StoreCatalog implements CatalogPort {
     const value: ActiveCatalog = row
       ? {
           // Validated on the way in; parsed again so a hand-edited row cannot smuggle in a bad shape.
-          catalog: catalogSchema.parse(typeof row.catalog === 'string' ? JSON.parse(row.catalog) : row.catalog),
+          catalog: (await catalogSchema()).parse(typeof row.catalog === 'string' ? JSON.parse(row.catalog) : row.catalog),
           source: 'stored',
           version: Number(row.version),
           storedAt: new Date(row.created_at),
@@ -75,7 +81,7 @@ export class StoreCatalog implements CatalogPort {
 
   /** Validates and stores a catalog as the new active version. Throws a ZodError on a bad catalog. */
   async put(input: unknown): Promise<{ version: number }> {
-    const catalog = catalogSchema.parse(input);
+    const catalog = (await catalogSchema()).parse(input);
     const rows = await this.store.query<Pick<Rows['catalogs'], 'version'>>('INSERT INTO catalogs (catalog) VALUES ($1::jsonb) RETURNING version', [
       JSON.stringify(catalog),
     ]);

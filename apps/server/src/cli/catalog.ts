@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { catalogProblems, catalogSchema, DEFAULT_CATALOG, StoreCatalog, type Catalog } from '../billing/catalog.js';
+import { catalogProblems, catalogSchema, type Catalog } from '@verifieddit/contracts';
+import { DEFAULT_CATALOG, StoreCatalog } from '../billing/catalog.js';
 import type { Config } from '../config.js';
 import { CliUsageError, parseFlags, userPath } from './flags.js';
 import { withStore } from './store.js';

@@ -1,4 +1,4 @@
-import { catalogSchema } from '../billing/catalog.js';
+import { catalogSchema } from '@verifieddit/contracts';
 import { syncCatalog } from '../billing/stripe/catalog-sync.js';
 import { createStripeClient } from '../billing/stripe/client.js';
 import { checkStripeKey } from '../billing/stripe/key-check.js';

@@ -1,7 +1,6 @@
-import type { Catalog } from '@verifieddit/contracts';
+import { catalogSchema, type Catalog } from '@verifieddit/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startStripeDouble, type StripeDouble } from '../../testing/stripe-double.js';
-import { catalogSchema } from '../catalog.js';
 import { syncCatalog } from './catalog-sync.js';
 
 const catalog = (proAmount = 900): Catalog =>
