@@ -31,8 +31,15 @@ const beforeListen = ['main.ts', 'startup.ts', 'config.ts', 'config/*.ts', 'logg
 const lightBeforeListen = {
   regex: String.raw`^(zod(/v4(/classic)?)?|@trpc/.*|@verifieddit/contracts)$`,
   allowTypeImports: true,
-  message: 'Compiled before the server listens: use zod/mini, @verifieddit/contracts/error-codes, and no tRPC (types only).',
+  message: 'Compiled before the server listens or answers its first webhook: use zod/mini, @verifieddit/contracts/error-codes or /statuses, no tRPC (types only), and import() what is needed later.',
 };
+/**
+ * What the first Stripe delivery waits for (webhooks-first.ts and its static imports, served before the
+ * rest loads): the same rule. A dynamic import() is allowed, e.g. the catalog schema, parsed when a catalog is read.
+ */
+const webhookPath = ['webhooks-first.ts', 'billing/**/*.ts', 'webhooks/**/*.ts', 'store/**/*.ts', 'jobs/*.ts', 'http/body.ts', 'http/error-mapping.ts', 'http/limits.ts', 'http/methods.ts'].map((file) => `${server}/${file}`);
+/** `files` of a config object narrowed to the webhook path (an inner array matches files matching all its globs). */
+const onWebhookPath = (files) => files.flatMap((file) => webhookPath.map((path) => [file, path]));
 const noAiDetectInBilling = {
   regex: String.raw`(^|/)ai-detect/`,
   message: 'Billing must not depend on AI detection; money flows through billing/ports.ts (UsageLedger).',
@@ -75,6 +82,27 @@ export default tseslint.config(
     files: [`${server}/billing/stripe/**/*.ts`],
     ignores: compositionRoots,
     rules: { '@typescript-eslint/no-restricted-imports': restrict(noAiDetectInBilling, drizzleOnlyInSchema) },
+  },
+  // The domain rules above again, with the light rule, for their files on the webhook path.
+  {
+    files: onWebhookPath([`${server}/**/*.ts`]),
+    ignores: [`${server}/billing/**`, ...compositionRoots],
+    rules: { '@typescript-eslint/no-restricted-imports': restrict(stripeOnlyInAdapter, noForeignAdapter, drizzleOnlyInSchema, lightBeforeListen) },
+  },
+  {
+    files: onWebhookPath([`${server}/billing/**/*.ts`]),
+    ignores: [`${server}/billing/stripe/**`, ...compositionRoots],
+    rules: { '@typescript-eslint/no-restricted-imports': restrict(stripeOnlyInAdapter, noAiDetectInBilling, drizzleOnlyInSchema, lightBeforeListen) },
+  },
+  {
+    files: onWebhookPath([`${server}/billing/stripe/**/*.ts`]),
+    ignores: compositionRoots,
+    rules: { '@typescript-eslint/no-restricted-imports': restrict(noAiDetectInBilling, drizzleOnlyInSchema, lightBeforeListen) },
+  },
+  {
+    // The wiring of billing and the webhooks (composition roots: they may name adapters).
+    files: onWebhookPath([`${server}/**/wiring.ts`]),
+    rules: { '@typescript-eslint/no-restricted-imports': restrict(stripeOnlyInAdapter, drizzleOnlyInSchema, lightBeforeListen) },
   },
   {
     files: beforeListen,
