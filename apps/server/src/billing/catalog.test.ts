@@ -27,6 +27,16 @@ describe.each(storeTargets)('catalog kept in the store ($name)', (target) => {
     expect(active.storedAt).toBeInstanceOf(Date);
   });
 
+  it('reads a stored row through the schema unless it is already the schema\'s output', async () => {
+    const catalog = new StoreCatalog(t.store, { cacheMs: 0 });
+    const insert = (row: unknown) => t.store.query('INSERT INTO catalogs (catalog) VALUES ($1::jsonb)', [JSON.stringify(row)]);
+    await insert({ plans: [{ ...DEFAULT_CATALOG.plans[0], tier: 'gold' }] });
+    expect((await catalog.active()).catalog).toEqual({ plans: [DEFAULT_CATALOG.plans[0]], meters: [] });
+    await insert({ ...DEFAULT_CATALOG, plans: [{ ...DEFAULT_CATALOG.plans[0], quotas: { aiDetectionsPerMonth: -1 } }] });
+    await expect(catalog.active()).rejects.toThrow(/aiDetectionsPerMonth/);
+    await catalog.put(DEFAULT_CATALOG); // the store is shared by this file's tests
+  });
+
   it('refuses to store an invalid catalog', async () => {
     const catalog = new StoreCatalog(t.store, { cacheMs: 0 });
     const before = await catalog.active();

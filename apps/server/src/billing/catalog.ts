@@ -1,6 +1,7 @@
 import type { Catalog, CatalogInput, Meter, Plan } from '@verifieddit/contracts';
 import type { Store } from '../store/ports.js';
 import type { Rows } from '../store/rows.js';
+import { isParsedCatalog } from './catalog-check.js';
 import type { CatalogPort } from './ports.js';
 
 /**
@@ -8,6 +9,9 @@ import type { CatalogPort } from './ports.js';
  * path, which answers Stripe before classic zod and the contract schemas are compiled (issue 11).
  */
 const catalogSchema = async () => (await import('@verifieddit/contracts')).catalogSchema;
+
+/** A stored catalog as put() wrote it passes the plain checks; anything else is parsed by the schema. */
+const parseStored = async (raw: unknown): Promise<Catalog> => (isParsedCatalog(raw) ? raw : (await catalogSchema()).parse(raw));
 
 /** What is on sale until an operator stores a catalog of their own (`pnpm billing catalog put`); catalog.test.ts holds it to the schema. */
 export const DEFAULT_CATALOG: Catalog = {
@@ -69,7 +73,7 @@ export class StoreCatalog implements CatalogPort {
     const value: ActiveCatalog = row
       ? {
           // Validated on the way in; parsed again so a hand-edited row cannot smuggle in a bad shape.
-          catalog: (await catalogSchema()).parse(typeof row.catalog === 'string' ? JSON.parse(row.catalog) : row.catalog),
+          catalog: await parseStored(typeof row.catalog === 'string' ? JSON.parse(row.catalog) : row.catalog),
           source: 'stored',
           version: Number(row.version),
           storedAt: new Date(row.created_at),
