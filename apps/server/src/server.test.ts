@@ -35,6 +35,25 @@ describe('graceful shutdown', () => {
     expect(stopped).toBe(true);
     await expect(fetch(`${running.url}/health`)).rejects.toThrow();
   });
+
+  it('closes a keep-alive connection once its in-flight answer is out, without waiting for the client or the keep-alive timeout', async () => {
+    let releasePing!: () => void;
+    let pingStarted!: () => void;
+    const started = new Promise<void>((r) => (pingStarted = r));
+    const services = fakeServices({ readiness: { ping: () => new Promise<void>((resolve) => ((releasePing = resolve), pingStarted())) } });
+    // A keep-alive timeout far beyond the test's: only the shutdown can close the connection in time.
+    const running = await listen(createApp({ logger: captureLogger().logger, services }), 0, '127.0.0.1', { keepAliveTimeoutMs: 120_000 });
+    const socket = connect(running.port, '127.0.0.1');
+    const answered = new Promise<string>((resolve) => socket.once('data', (chunk) => resolve(chunk.toString('utf8'))));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write('GET /ready HTTP/1.1\r\nhost: localhost\r\nconnection: keep-alive\r\n\r\n');
+    await started;
+    const shutdown = running.shutdown(60_000);
+    releasePing();
+    expect(await answered).toMatch(/^HTTP\/1\.1 200/);
+    await closed; // the server hung up; the client never did
+    await shutdown;
+  });
 });
 
 describe('slow and malformed clients', () => {

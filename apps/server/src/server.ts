@@ -94,11 +94,15 @@ export async function listen(app: Express, port: number, host = '0.0.0.0', optio
       stopping ??= new Promise<void>((resolve) => {
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
         force.unref();
+        // Keep-alive sockets would hold shutdown open until the client hangs up or their keep-alive
+        // times out: idle ones are closed now, and a busy one as soon as its answer is out.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        sweep.unref();
         server.close(() => {
           clearTimeout(force);
+          clearInterval(sweep);
           resolve();
         });
-        // Keep-alive sockets would hold shutdown open; close idle ones as soon as we stop.
         server.closeIdleConnections();
       });
       return stopping;
