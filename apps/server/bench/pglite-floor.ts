@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { PGLITE_SETTINGS } from '../src/store/store.js';
 
 /** Writes the script beside the bench's scratch files; returns a function that times one run (ms). */
 export function pgliteFloor(scratch: string, pgliteDir: string): (runtime: string) => Promise<number> {
@@ -16,7 +17,7 @@ export function pgliteFloor(scratch: string, pgliteDir: string): (runtime: strin
   writeFileSync(
     script,
     `import { PGlite } from ${JSON.stringify(entry.href)};
-const db = new PGlite(process.env.PGLITE_DIR, { startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'] });
+const db = new PGlite(process.env.PGLITE_DIR, { startParams: [...PGlite.defaultStartParams, ...${JSON.stringify(PGLITE_SETTINGS)}] });
 await db.query('CREATE TABLE IF NOT EXISTS bench_floor (at timestamptz NOT NULL DEFAULT now())');
 await db.query('INSERT INTO bench_floor DEFAULT VALUES');
 process.stdout.write('committed\\n');

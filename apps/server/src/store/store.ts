@@ -94,7 +94,7 @@ function openPostgres(url: string, max: number, connectTimeoutMs: number, onClos
  * memory: about 140 MB of resident memory for an embedded store whose data is a few MB (idle RSS
  * 300 → 165 MB measured). One process's development store needs far less.
  */
-const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB'];
+export const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB'];
 
 /** The initialised, migrated folder the build ships beside the bundle (absent when running from src). */
 const PGLITE_TEMPLATE = fileURLToPath(new URL('./pglite-template/pglite', import.meta.url));
